@@ -1,0 +1,51 @@
+//! The authenticated caller.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use jsonwebtoken::Algorithm;
+use secrecy::SecretString;
+
+use crate::domain::{Role, Source, UserId};
+
+/// How the caller proved who they are; recorded on audit entries as `authMethod`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// A bearer JWT verified with the given algorithm.
+    Jwt(Algorithm),
+}
+
+impl fmt::Display for AuthMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Jwt(alg) => write!(f, "jwt:{alg:?}"),
+        }
+    }
+}
+
+/// A caller whose token verified. The email is PII: it is kept only to be stored on
+/// the `User` node, is a `SecretString` so no `Debug` or log line shows it, and never
+/// reaches an audit entry.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// Token subject; the `User` node's id.
+    pub subject: UserId,
+    /// Recognised roles (unknown role names are ignored).
+    pub roles: BTreeSet<Role>,
+    /// `API` or `SBOM`, from the token (integrations only; `API` otherwise).
+    pub source: Source,
+    /// How the token was verified.
+    pub auth_method: AuthMethod,
+    /// `name` claim, for the `User` node.
+    pub display_name: Option<String>,
+    /// `email` claim, for the `User` node only.
+    pub email: Option<SecretString>,
+}
+
+impl Principal {
+    /// True if the caller holds any of `roles`.
+    #[must_use]
+    pub fn has_any(&self, roles: &[Role]) -> bool {
+        roles.iter().any(|r| self.roles.contains(r))
+    }
+}

@@ -1,0 +1,179 @@
+//! Extractors whose rejections are problem+json: `Json`, `Path`, `Query`, and
+//! `Authenticated`, which verifies the bearer token.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{StatusCode, header, request::Parts};
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::problem::{ApiError, FieldError};
+use crate::auth::{AuthError, Principal};
+use crate::domain::Role;
+use crate::metrics::ReasonLabels;
+
+/// A JSON body. Not `application/json` → 415; not JSON → 400; wrong shape → 422
+/// naming the field by its JSON path; over the body limit → 413.
+#[derive(Debug, Clone)]
+pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = axum::response::Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::response::IntoResponse;
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .is_some_and(|m| is_json(&m));
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType.into_response());
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    // The bare 413 becomes a problem in `problem_for_bare_errors`.
+                    StatusCode::PAYLOAD_TOO_LARGE.into_response()
+                } else {
+                    ApiError::MalformedBody("the body could not be read".into()).into_response()
+                }
+            })?;
+        let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
+        match serde_path_to_error::deserialize(deserializer) {
+            Ok(value) => Ok(Self(value)),
+            Err(error) => {
+                let path = error.path().to_string();
+                let inner = error.into_inner();
+                let response = if inner.is_data() {
+                    let field = if path == "." { String::new() } else { path };
+                    ApiError::Validation(vec![FieldError::new(field, strip_position(&inner))])
+                } else {
+                    ApiError::MalformedBody(inner.to_string())
+                };
+                Err(response.into_response())
+            }
+        }
+    }
+}
+
+/// `serde_json`'s messages end with " at line 1 column 17"; the field path says more.
+fn strip_position(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" at line ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
+}
+
+fn is_json(mime: &mime::Mime) -> bool {
+    mime.type_() == mime::APPLICATION
+        && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
+}
+
+/// Path parameters; a value that does not parse → 400 naming the parameter.
+#[derive(Debug, Clone)]
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                use axum::extract::path::ErrorKind;
+                let field = match e.kind() {
+                    ErrorKind::ParseErrorAtKey { key, .. }
+                    | ErrorKind::InvalidUtf8InPathParam { key }
+                    | ErrorKind::DeserializeError { key, .. } => key.clone(),
+                    _ => "path".to_owned(),
+                };
+                Err(ApiError::InvalidParameters(vec![FieldError::new(
+                    field,
+                    e.body_text(),
+                )]))
+            }
+            Err(other) => Err(ApiError::InvalidParameters(vec![FieldError::new(
+                "path",
+                other.body_text(),
+            )])),
+        }
+    }
+}
+
+/// Query parameters; invalid → 400.
+#[derive(Debug, Clone)]
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|rejection: QueryRejection| {
+                ApiError::InvalidParameters(vec![FieldError::new("query", rejection.body_text())])
+            })
+    }
+}
+
+/// A caller whose bearer token verified. Refusals (401) are counted in
+/// `govtrail_auth_failures`, never audited.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Principal);
+
+impl Authenticated {
+    /// The principal if it holds one of `roles`, else 403.
+    pub fn require(self, roles: &'static [Role]) -> Result<Principal, ApiError> {
+        if self.0.has_any(roles) {
+            Ok(self.0)
+        } else {
+            Err(ApiError::Forbidden { required: roles })
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .map(|value| value.to_str().map_err(|_| AuthError::Malformed));
+        let result = match header.transpose() {
+            Ok(value) => state.auth.authenticate(value),
+            Err(e) => Err(e),
+        };
+        result.map(Self).map_err(|error| {
+            state
+                .metrics
+                .auth_failures
+                .get_or_create(&ReasonLabels {
+                    reason: error.reason(),
+                })
+                .inc();
+            ApiError::Unauthenticated(error)
+        })
+    }
+}

@@ -1,0 +1,209 @@
+//! The HTTP interface: application state, the router with its layers, and the
+//! server lifecycle (bind, serve, graceful shutdown).
+
+mod audit_logs;
+pub mod extract;
+mod me;
+pub mod middleware;
+mod ops;
+pub mod problem;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, StatusCode, header};
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::auth::{Authenticator, KeyConfigError};
+use crate::config::Settings;
+use crate::metrics::Metrics;
+use crate::store::migrations::{MigrationError, Migrator};
+use crate::store::{Store, StoreError};
+use problem::ApiError;
+
+/// Everything a handler may use. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Neo4j.
+    pub store: Store,
+    /// Token verification.
+    pub auth: Arc<Authenticator>,
+    /// Metric handles.
+    pub metrics: Metrics,
+    /// The registry `/metrics` encodes.
+    pub registry: Arc<Registry>,
+    /// Schema migrations, for `/readyz`.
+    pub migrator: Arc<Migrator>,
+    /// Settings.
+    pub settings: Arc<Settings>,
+}
+
+/// The router with every route and layer. Every route is listed in one place here.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.settings.body_limit_bytes;
+    let timeout = state.settings.request_timeout();
+    let request_id = HeaderName::from_static(middleware::REQUEST_ID);
+    Router::new()
+        .merge(ops::routes())
+        .merge(me::routes())
+        .merge(audit_logs::routes())
+        .fallback(|| async { ApiError::RouteNotFound })
+        .layer(
+            // Outermost first: ids, then the span, then metrics, then the problem
+            // fallback (so it sees every inner error), then panic, timeout and size guards.
+            ServiceBuilder::new()
+                .layer(SetSensitiveRequestHeadersLayer::new([
+                    header::AUTHORIZATION,
+                ]))
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(axum::middleware::from_fn(middleware::correlation_id))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(middleware::request_span)
+                        .on_request(())
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    middleware::record_metrics,
+                ))
+                .layer(axum::middleware::from_fn(problem::problem_for_bare_errors))
+                .layer(CatchPanicLayer::custom(problem::panic_response))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    timeout,
+                ))
+                .layer(DefaultBodyLimit::max(body_limit)),
+        )
+        .with_state(state)
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Token keys are misconfigured.
+    #[error(transparent)]
+    Keys(#[from] KeyConfigError),
+    /// Neo4j could not be reached or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Migrations failed or an applied migration changed.
+    #[error(transparent)]
+    Migration(#[from] MigrationError),
+    /// The listener could not bind.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Requested address.
+        addr: SocketAddr,
+        /// OS error.
+        source: std::io::Error,
+    },
+}
+
+/// A built application: migrated, listening, not yet serving.
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl App {
+    /// Connects to Neo4j (waiting up to `neo4j_startup_wait_secs`), applies `migrator`'s
+    /// pending migrations (refusing to start if an applied one changed), and binds the
+    /// listener, so a caller that passes port 0 can learn the real port.
+    pub async fn build(settings: Settings, migrator: Migrator) -> Result<Self, StartError> {
+        let auth = Authenticator::from_settings(&settings)?;
+        if settings.auth_hs256_secret.is_some() {
+            tracing::warn!(
+                "HS256 development tokens are accepted (GOVTRAIL_AUTH_HS256_SECRET is set); do not use in production"
+            );
+        }
+        let mut registry = Registry::default();
+        let metrics = Metrics::register(&mut registry);
+        let store = Store::connect(&settings, metrics.clone())?;
+        store
+            .wait_until_reachable(std::time::Duration::from_secs(
+                settings.neo4j_startup_wait_secs,
+            ))
+            .await?;
+        let applied = migrator.run(&store).await?;
+        tracing::info!(applied = ?applied, "schema is current");
+        let listener = TcpListener::bind(settings.listen_addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: settings.listen_addr,
+                source,
+            })?;
+        let state = AppState {
+            store,
+            auth: Arc::new(auth),
+            metrics,
+            registry: Arc::new(registry),
+            migrator: Arc::new(migrator),
+            settings: Arc::new(settings),
+        };
+        let router = router(state.clone());
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Shared state (tests use it to reach the same store).
+    #[must_use]
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// Completes on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

@@ -1,0 +1,12 @@
+//! govtrail: a graph-backed governance audit trail on Neo4j.
+//!
+//! Every governed change runs in one Neo4j transaction that also writes the
+//! `AuditLog` entry describing it; superusers read that history back.
+
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod metrics;
+pub mod store;
+pub mod telemetry;

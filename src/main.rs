@@ -1,0 +1,160 @@
+//! The `govtrail` command: read settings, start logging, run a subcommand.
+#![expect(
+    clippy::doc_markdown,
+    reason = "doc comments on the CLI types are its --help text, shown without markdown"
+)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use govtrail::auth::{DevTokenRequest, mint_dev_token};
+use govtrail::config::Settings;
+use govtrail::domain::{Role, Source, UserId};
+use govtrail::http::{App, shutdown_signal};
+use govtrail::store::Store;
+use govtrail::store::migrations::Migrator;
+
+/// govtrail: governance audit trail service on Neo4j.
+///
+/// Settings come from defaults, then the TOML file given by --config or
+/// GOVTRAIL_CONFIG, then GOVTRAIL_* environment variables (see docs/configuration.md).
+#[derive(Debug, Parser)]
+#[command(name = "govtrail", version, about, long_about)]
+struct Cli {
+    /// Settings file (TOML); overrides GOVTRAIL_CONFIG.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply pending schema migrations, then serve the HTTP API until SIGTERM/SIGINT.
+    Serve,
+    /// Apply pending schema migrations and exit.
+    Migrate,
+    /// Print a development JWT signed with the HS256 development secret
+    /// (GOVTRAIL_AUTH_HS256_SECRET). Refuses when no development secret is set.
+    Token {
+        /// Subject (the User id).
+        #[arg(long, default_value = "dev-superuser")]
+        sub: String,
+        /// Role to grant; repeat for several: superuser, governance-admin, approver, integration.
+        #[arg(long = "role", default_value = "superuser")]
+        roles: Vec<Role>,
+        /// Source of an integration: API or SBOM.
+        #[arg(long)]
+        source: Option<Source>,
+        /// Display name claim.
+        #[arg(long)]
+        name: Option<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 8 * 3600)]
+        ttl: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("govtrail: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Command::Token {
+        sub,
+        roles,
+        source,
+        name,
+        ttl,
+    } = cli.command
+    {
+        return token(&settings, &sub, roles, source, name, ttl);
+    }
+    govtrail::telemetry::init(settings.log_format, &settings.log_filter);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Serve => runtime.block_on(serve(settings)),
+        Command::Migrate => runtime.block_on(migrate(settings)),
+        Command::Token { .. } => Ok(()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %govtrail::http::problem::error_chain(e.as_ref()), "govtrail stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
+    let app = App::build(settings, Migrator::embedded()?).await?;
+    tracing::info!(addr = %app.local_addr()?, "govtrail listening");
+    app.run_until(shutdown_signal()).await?;
+    tracing::info!("govtrail stopped cleanly");
+    Ok(())
+}
+
+async fn migrate(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
+    let mut registry = prometheus_client::registry::Registry::default();
+    let metrics = govtrail::metrics::Metrics::register(&mut registry);
+    let store = Store::connect(&settings, metrics)?;
+    store
+        .wait_until_reachable(std::time::Duration::from_secs(
+            settings.neo4j_startup_wait_secs,
+        ))
+        .await?;
+    let applied = Migrator::embedded()?.run(&store).await?;
+    tracing::info!(applied = ?applied, "schema is current");
+    Ok(())
+}
+
+fn token(
+    settings: &Settings,
+    sub: &str,
+    roles: Vec<Role>,
+    source: Option<Source>,
+    name: Option<String>,
+    ttl: u64,
+) -> ExitCode {
+    let subject = match UserId::parse(sub) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("govtrail token: --sub {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let request = DevTokenRequest {
+        subject,
+        roles,
+        source,
+        name,
+        ttl_secs: ttl,
+    };
+    match mint_dev_token(settings, &request) {
+        Ok(token) => {
+            #[expect(clippy::print_stdout, reason = "the token is this command's output")]
+            {
+                println!("{token}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("govtrail token: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
