@@ -1,0 +1,246 @@
+//! Shared harness for integration tests: a real govtrail on a free port against the
+//! real Neo4j at `NEO4J_TEST_URI` (started by `dev/test`), token minting, and
+//! dedicated Neo4j instances for tests that must stop the database or see a fresh one.
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the harness"
+)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use govtrail::config::{PublicKeySpec, Settings};
+use govtrail::http::App;
+use govtrail::store::migrations::Migrator;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+/// The development HS256 secret the test apps accept.
+pub const TEST_SECRET: &str = "integration-test-secret-0123456789abcdef";
+
+/// Directory of throw-away test keys.
+pub fn keys_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/keys")
+}
+
+/// The shared test Neo4j. `dev/test` starts it; running `cargo test` alone needs it set.
+pub fn neo4j_uri() -> String {
+    match std::env::var("NEO4J_TEST_URI") {
+        Ok(uri) if !uri.is_empty() => uri,
+        _ => panic!(
+            "NEO4J_TEST_URI is not set: run the suite with `dev/test`, which starts Neo4j, \
+             or start one with `dev/neo4j/neo4j.sh start` and export its URI"
+        ),
+    }
+}
+
+/// Settings for a test app on a free port: HS256 development secret plus the RS256
+/// fixture key, quiet logs unless `TEST_LOG` is set.
+pub fn test_settings(neo4j_uri: &str) -> Settings {
+    if std::env::var_os("TEST_LOG").is_some() {
+        govtrail::telemetry::init(govtrail::config::LogFormat::Pretty, "info,govtrail=debug");
+    }
+    Settings {
+        listen_addr: "127.0.0.1:0".parse().unwrap_or_else(|_| unreachable!()),
+        neo4j_uri: neo4j_uri.to_owned(),
+        neo4j_startup_wait_secs: 30,
+        auth_hs256_secret: Some(SecretString::from(TEST_SECRET.to_owned())),
+        auth_public_keys: vec![PublicKeySpec {
+            alg: "RS256".into(),
+            path: keys_dir().join("rsa-public.pem"),
+            kid: None,
+        }],
+        ..Settings::default()
+    }
+}
+
+/// A running govtrail.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// HTTP client.
+    pub http: reqwest::Client,
+    /// The app's state (same store, metrics).
+    pub state: govtrail::http::AppState,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl TestApp {
+    /// Starts govtrail against the shared test Neo4j.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(test_settings(&neo4j_uri())).await
+    }
+
+    /// Starts govtrail with explicit settings.
+    pub async fn spawn_with(settings: Settings) -> Self {
+        let migrator = Migrator::embedded().unwrap_or_else(|e| panic!("migrations: {e}"));
+        let app = App::build(settings, migrator)
+            .await
+            .unwrap_or_else(|e| panic!("govtrail failed to start: {e}"));
+        let addr = app
+            .local_addr()
+            .unwrap_or_else(|e| panic!("no address: {e}"));
+        let state = app.state().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            state,
+            stop: Some(stop),
+        }
+    }
+
+    /// Absolute URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// GET with an optional bearer token.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut request = self.http.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Seconds since the epoch.
+pub fn now() -> i64 {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    i64::try_from(secs).unwrap_or(i64::MAX)
+}
+
+/// Valid claims for `sub` with `roles`.
+pub fn claims(sub: &str, roles: &[&str]) -> Value {
+    json!({
+        "sub": sub, "iss": "govtrail", "aud": "govtrail",
+        "iat": now(), "exp": now() + 600, "roles": roles,
+    })
+}
+
+/// An HS256 token over `claims` signed with `secret`.
+pub fn hs256(claims: &Value, secret: &[u8]) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .unwrap_or_else(|e| panic!("sign: {e}"))
+}
+
+/// A valid development token for a fresh subject with `roles`; returns (subject, token).
+pub fn token_for(roles: &[&str]) -> (String, String) {
+    let sub = format!("test-{}", uuid::Uuid::new_v4());
+    let token = hs256(&claims(&sub, roles), TEST_SECRET.as_bytes());
+    (sub, token)
+}
+
+/// Reads a response as a problem document, checking the media type.
+pub async fn problem(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let media = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(
+        media, "application/problem+json",
+        "status {status} must be problem+json, body {body}"
+    );
+    assert_eq!(body["status"], json!(status), "problem status field");
+    assert!(
+        body["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("urn:govtrail:problem:")),
+        "problem type: {body}"
+    );
+    (status, body)
+}
+
+/// A Neo4j of its own (fresh data directory, free port) for tests that stop the
+/// database or need an empty schema. Stopped on drop.
+pub struct DedicatedNeo4j {
+    home: tempfile::TempDir,
+    /// `bolt://127.0.0.1:PORT`.
+    pub uri: String,
+}
+
+impl DedicatedNeo4j {
+    fn script() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dev/neo4j/neo4j.sh")
+    }
+
+    fn run(home: &std::path::Path, port: &str, action: &str) -> String {
+        let output = Command::new("bash")
+            .arg(Self::script())
+            .arg(action)
+            .env("NEO4J_DEV_HOME", home)
+            .env("NEO4J_DEV_PORT", port)
+            .env("NEO4J_DEV_HEAP", "384m")
+            .env("NEO4J_DEV_PAGECACHE_MB", "32")
+            .output()
+            .unwrap_or_else(|e| panic!("neo4j.sh {action}: {e}"));
+        assert!(
+            output.status.success(),
+            "neo4j.sh {action} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
+    /// Starts a fresh instance and waits until Bolt answers.
+    pub fn start() -> Self {
+        let home = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let uri = Self::run(home.path(), "0", "start");
+        Self { home, uri }
+    }
+
+    /// The Bolt port.
+    pub fn port(&self) -> String {
+        self.uri.rsplit(':').next().unwrap_or_default().to_owned()
+    }
+
+    /// Stops the database (clean shutdown).
+    pub fn stop(&self) {
+        Self::run(self.home.path(), &self.port(), "stop");
+    }
+
+    /// Starts it again on the same port and data.
+    pub fn restart(&self) {
+        let uri = Self::run(self.home.path(), &self.port(), "start");
+        assert_eq!(uri, self.uri, "restarted on another port");
+    }
+}
+
+impl Drop for DedicatedNeo4j {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(Self::script())
+            .arg("stop")
+            .env("NEO4J_DEV_HOME", self.home.path())
+            .output();
+    }
+}
