@@ -174,6 +174,10 @@ mod tests {
     }
 
     #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment::Jail fixes the closure's error type"
+    )]
     fn environment_overrides_defaults_and_unknown_keys_are_refused() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("GOVTRAIL_NEO4J_URI", "bolt://db:7687");

@@ -3,9 +3,11 @@
 //! Every governed change runs in one Neo4j transaction that also writes the
 //! `AuditLog` entry describing it; superusers read that history back.
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod governance;
 pub mod http;
 pub mod metrics;
 pub mod store;

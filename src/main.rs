@@ -1,8 +1,4 @@
 //! The `govtrail` command: read settings, start logging, run a subcommand.
-#![expect(
-    clippy::doc_markdown,
-    reason = "doc comments on the CLI types are its --help text, shown without markdown"
-)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -125,11 +125,10 @@ fn resolve(expression: &str) -> String {
         modifier.is_empty() || modifier.starts_with(":?") || modifier.starts_with('?'),
         "unsupported interpolation `${{{expression}}}`"
     );
-    EXPORTED
-        .iter()
-        .find(|(exported, _)| *exported == name)
-        .map(|(_, value)| (*value).to_owned())
-        .unwrap_or_else(|| panic!("`${{{expression}}}` has no default; add {name} to EXPORTED"))
+    let Some((_, value)) = EXPORTED.iter().find(|(exported, _)| *exported == name) else {
+        panic!("`${{{expression}}}` has no default; add {name} to EXPORTED");
+    };
+    (*value).to_owned()
 }
 
 /// One Dockerfile instruction: upper-cased keyword and its arguments, continuation
@@ -205,10 +204,12 @@ fn container_ports(service: &Value) -> Vec<u16> {
         .iter()
         .map(|port| {
             let target = match port {
-                Value::Mapping(_) => port
-                    .get("target")
-                    .map(|t| scalar(t, "ports.target"))
-                    .unwrap_or_else(|| panic!("port {port:?} has no target")),
+                Value::Mapping(_) => {
+                    let Some(target) = port.get("target") else {
+                        panic!("port {port:?} has no target");
+                    };
+                    scalar(target, "ports.target")
+                }
                 other => scalar(other, "a port mapping"),
             };
             let target = target.rsplit(':').next().unwrap_or(&target);
@@ -277,6 +278,10 @@ fn govtrail_starts_only_once_neo4j_is_healthy() {
 }
 
 #[test]
+#[expect(
+    clippy::result_large_err,
+    reason = "figment::Jail fixes the closure's error type"
+)]
 fn compose_environment_uses_only_known_settings() {
     let compose = compose();
     let image_env: BTreeMap<String, String> = env_of(final_stage(&dockerfile()))
@@ -329,6 +334,10 @@ fn compose_environment_uses_only_known_settings() {
 }
 
 #[test]
+#[expect(
+    clippy::result_large_err,
+    reason = "figment::Jail fixes the closure's error type"
+)]
 fn an_unknown_compose_variable_would_be_refused() {
     // The check above is only worth something if a misspelt name fails to load.
     figment::Jail::expect_with(|jail| {

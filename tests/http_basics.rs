@@ -32,7 +32,7 @@ async fn a_well_formed_correlation_id_is_echoed_back() {
         response
             .headers()
             .get("x-correlation-id")
-            .map(|v| v.as_bytes()),
+            .map(reqwest::header::HeaderValue::as_bytes),
         Some(&b"trace-123.abc"[..])
     );
     let request_id = response

@@ -8,7 +8,10 @@ pub use ids::{
     AuditLogId, ChangeRequestId, IdError, LicenseId, SystemId, TeamApprovalId, TeamId,
     TechnologyId, UserId, VersionConstraintId, VersionId,
 };
+mod keys;
+
+pub use keys::{license_id, license_policy_id, team_approval_id, version_node_id};
 pub use model::{
-    Category, ConstraintStatus, EntityType, LicenseDecision, Operation, Outcome, Role, Severity,
-    Source, TimeCategory, UnknownValue,
+    Category, ConstraintStatus, Criticality, EntityType, LicenseDecision, Operation, Outcome,
+    POLICY_VERSION, RelType, RiskLevel, Role, Severity, Source, TimeCategory, UnknownValue,
 };

@@ -135,6 +135,57 @@ string_enum!(
 );
 
 string_enum!(
+    /// Risk level of a technology.
+    RiskLevel {
+        /// Little risk.
+        Low => "LOW",
+        /// Some risk.
+        Medium => "MEDIUM",
+        /// Serious risk.
+        High => "HIGH",
+        /// Unacceptable without mitigation.
+        Critical => "CRITICAL",
+    }
+);
+
+string_enum!(
+    /// Business criticality of a system.
+    Criticality {
+        /// Can be down for days.
+        Low => "LOW",
+        /// Can be down for hours.
+        Medium => "MEDIUM",
+        /// Must be up in business hours.
+        High => "HIGH",
+        /// Must always be up.
+        Critical => "CRITICAL",
+    }
+);
+
+string_enum!(
+    /// Governed relationship types. Like labels, relationship types cannot be Cypher
+    /// parameters, so the only ones written come from here.
+    RelType {
+        /// `(User)-[:MEMBER_OF]->(Team)`.
+        MemberOf => "MEMBER_OF",
+        /// `(Team)-[:OWNS]->(System)`.
+        Owns => "OWNS",
+        /// `(User)-[:STEWARD_OF]->(Technology)`.
+        StewardOf => "STEWARD_OF",
+        /// `(VersionConstraint)-[:ENFORCED_FOR]->(Team)`.
+        EnforcedFor => "ENFORCED_FOR",
+        /// `(VersionConstraint)-[:CONSTRAINS]->(Technology)`.
+        Constrains => "CONSTRAINS",
+        /// `(Technology)-[:HAS_VERSION]->(Version)`.
+        HasVersion => "HAS_VERSION",
+        /// `(Team)-[:HAS_APPROVAL]->(TeamApproval)`.
+        HasApproval => "HAS_APPROVAL",
+        /// `(TeamApproval)-[:FOR_TECHNOLOGY]->(Technology)`.
+        ForTechnology => "FOR_TECHNOLOGY",
+    }
+);
+
+string_enum!(
     /// A caller's role, from the configured token claim.
     Role {
         /// Reads audit data; nobody else does.
@@ -374,6 +425,62 @@ impl Operation {
         )
     }
 }
+
+impl Operation {
+    /// Roles allowed to perform the operation. Integrations (SBOM pipeline, other
+    /// APIs) may make the decisions an ingest pipeline needs; the rest is for humans.
+    #[must_use]
+    pub const fn roles(self) -> &'static [Role] {
+        use Operation as O;
+        const ADMIN: &[Role] = &[Role::GovernanceAdmin];
+        const ADMIN_OR_INTEGRATION: &[Role] = &[Role::GovernanceAdmin, Role::Integration];
+        const SUPERUSER: &[Role] = &[Role::Superuser];
+        match self {
+            O::AllowLicense
+            | O::DenyLicense
+            | O::CreateTechnology
+            | O::ChangeRiskLevel
+            | O::ApproveVersion
+            | O::CreateSystem => ADMIN_OR_INTEGRATION,
+            O::CreateConstraint
+            | O::ChangeConstraintRange
+            | O::Activate
+            | O::Deactivate
+            | O::Archive
+            | O::DeleteConstraint
+            | O::ApplyConstraintToTeam
+            | O::RemoveConstraintFromTeam
+            | O::EnableLicenseWhitelist
+            | O::DisableLicenseWhitelist
+            | O::RetireTechnology
+            | O::SetTimeCategory
+            | O::SetEolDate
+            | O::SetMigrationTarget
+            | O::RevokeApproval
+            | O::CreateTeam
+            | O::DeleteTeam
+            | O::ChangeResponsibilityAreas
+            | O::AddTeamMember
+            | O::RemoveTeamMember
+            | O::AssignSystemOwner
+            | O::ChangeCriticality
+            | O::AssignSteward
+            | O::RemoveSteward => ADMIN,
+            O::ReadAudit | O::Export => SUPERUSER,
+        }
+    }
+
+    /// Whether the operation is a governed change (as opposed to reading audit data).
+    #[must_use]
+    pub const fn is_change(self) -> bool {
+        !matches!(self, Operation::ReadAudit | Operation::Export)
+    }
+}
+
+/// Version of the governance rule set (transition tables, reason and role rules)
+/// under which a decision was checked; stored on every entry as `policyVersion`.
+/// Bump it whenever those rules change, so an entry names the rules it obeyed.
+pub const POLICY_VERSION: &str = "govtrail-rules/2026-11.1";
 
 impl ConstraintStatus {
     /// The status an action leads to from `self`, or `None` if the transition is illegal.

@@ -62,6 +62,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         "0003_audit_indexes.cypher",
         include_str!("../../cypher/schema/0003_audit_indexes.cypher"),
     ),
+    (
+        "0004_governed_and_idempotency.cypher",
+        include_str!("../../cypher/schema/0004_governed_and_idempotency.cypher"),
+    ),
 ];
 
 const MIGRATIONS_APPLIED: &str = include_str!("../../cypher/migrations_applied.cypher");

@@ -1,0 +1,13 @@
+// Records an attempt refused for lack of a role (outcome DENIED), in a transaction of
+// its own. No AUDITS edge: nothing was changed, so no entity's history moves; the
+// entry names the target in entityType/entityId and links its actor.
+// Params: $actor {id, displayName, email}, $entry (map; timestamp as RFC 3339 text).
+// Columns: entryId.
+MERGE (u:User {id: $actor.id})
+  ON CREATE SET u:Governed, u.version = 1
+SET u.displayName = coalesce($actor.displayName, u.displayName),
+    u.email = coalesce($actor.email, u.email)
+CREATE (e:AuditLog)
+SET e = $entry, e.timestamp = datetime($entry.timestamp)
+CREATE (e)-[:PERFORMED_BY]->(u)
+RETURN e.id AS entryId

@@ -1,0 +1,25 @@
+// First statement of every governed change: write-locks the governed nodes the change
+// touches (SET of a throw-away property takes the node's write lock, held until the
+// transaction ends, so no concurrent change can slip in between this read and the
+// write), and reads their state, the relationships the command asked for, and any
+// stored idempotency record.
+// Params: $ids [string] (sorted, so concurrent changes lock in one order),
+//         $rels [{id, type, dir: 'OUT'|'IN'}], $idem (string or null).
+// Columns: nodes [map: properties plus _labels], rels [{id, type, dir, other}],
+//          idem (map or null).
+CALL () {
+  UNWIND $ids AS id
+  MATCH (n:Governed {id: id})
+  SET n._lock = true
+  RETURN collect(n {.*, _labels: labels(n)}) AS nodes
+}
+CALL () {
+  UNWIND $rels AS q
+  MATCH (n:Governed {id: q.id})
+  OPTIONAL MATCH (n)-[r:$(q.type)]-(m:Governed)
+  WHERE (q.dir = 'OUT' AND startNode(r) = n) OR (q.dir = 'IN' AND endNode(r) = n)
+  WITH q, m WHERE m IS NOT NULL
+  RETURN collect({id: q.id, type: q.type, dir: q.dir, other: m.id}) AS rels
+}
+OPTIONAL MATCH (k:IdempotencyKey {id: $idem})
+RETURN nodes, rels, k {.*} AS idem

@@ -1,0 +1,62 @@
+// Second and last statement of every governed change, in the same transaction as
+// governed_read: applies the planned effects, releases the locks' marker property,
+// upserts the acting User, creates the AuditLog with AUDITS, PERFORMED_BY and
+// SUPERSEDES edges, and stores the idempotency record. Labels and relationship types
+// arrive as values but come only from govtrail's closed enums.
+// Params: $creates [{label, props}], $updates [{id, set}], $unlock [id],
+//         $relAdds [{type, from, to}], $relRemoves [{type, from, to}],
+//         $actor {id, displayName, email}, $entry (map; timestamp as RFC 3339 text),
+//         $audits [id], $supersedes [audit log id], $idem (map or null).
+// Columns: entryId, audited (number of AUDITS edges created), superseded.
+CALL () {
+  UNWIND $creates AS c
+  CREATE (n:Governed)
+  SET n = c.props, n:$(c.label)
+}
+CALL () {
+  UNWIND $updates AS u
+  MATCH (n:Governed {id: u.id})
+  SET n += u.set
+}
+CALL () {
+  UNWIND $unlock AS id
+  MATCH (n:Governed {id: id})
+  REMOVE n._lock
+}
+CALL () {
+  UNWIND $relRemoves AS r
+  MATCH (:Governed {id: r.from})-[x:$(r.type)]->(:Governed {id: r.to})
+  DELETE x
+}
+CALL () {
+  UNWIND $relAdds AS r
+  MATCH (a:Governed {id: r.from}), (b:Governed {id: r.to})
+  MERGE (a)-[:$(r.type)]->(b)
+}
+MERGE (u:User {id: $actor.id})
+  ON CREATE SET u:Governed, u.version = 1
+SET u.displayName = coalesce($actor.displayName, u.displayName),
+    u.email = coalesce($actor.email, u.email)
+CREATE (e:AuditLog)
+SET e = $entry, e.timestamp = datetime($entry.timestamp)
+CREATE (e)-[:PERFORMED_BY]->(u)
+WITH e
+CALL (e) {
+  UNWIND $audits AS id
+  MATCH (x:Governed {id: id})
+  CREATE (e)-[:AUDITS]->(x)
+  RETURN count(*) AS audited
+}
+CALL (e) {
+  UNWIND $supersedes AS id
+  MATCH (old:AuditLog {id: id})
+  CREATE (e)-[:SUPERSEDES]->(old)
+  RETURN count(*) AS superseded
+}
+CALL () {
+  WITH $idem AS k
+  WHERE k IS NOT NULL
+  CREATE (i:IdempotencyKey)
+  SET i = k, i.createdAt = datetime()
+}
+RETURN e.id AS entryId, audited, superseded

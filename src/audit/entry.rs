@@ -1,0 +1,146 @@
+//! The `AuditLog` entry: built on the server from the state read in the mutation's
+//! transaction and the authenticated actor, never from client-supplied audit data.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::domain::{AuditLogId, EntityType, Operation, Outcome, POLICY_VERSION, Role, Source};
+
+/// Who acted, as recorded on an entry: ids and roles, never names or emails.
+#[derive(Debug, Clone)]
+pub struct ActorFacts {
+    /// Token subject (`userId`).
+    pub user_id: String,
+    /// Roles held (`actorRoles`).
+    pub roles: Vec<Role>,
+    /// `API` or `SBOM` (from the token).
+    pub source: Source,
+    /// How the actor authenticated (`authMethod`).
+    pub auth_method: String,
+}
+
+/// One audit entry. Serialized field names are the stored property names.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    /// Entry id (UUID v7: time-ordered).
+    pub id: AuditLogId,
+    /// When it happened (UTC); stored as a Neo4j `datetime`.
+    #[serde(serialize_with = "rfc3339")]
+    pub timestamp: DateTime<Utc>,
+    /// Operation code.
+    pub operation: Operation,
+    /// Primary entity type.
+    pub entity_type: EntityType,
+    /// Primary entity id.
+    pub entity_id: String,
+    /// Primary entity's display label when the entry was written.
+    pub entity_label: String,
+    /// Status-like value before.
+    pub previous_status: Option<String>,
+    /// Status-like value after.
+    pub new_status: Option<String>,
+    /// Names of the changed fields.
+    pub changed_fields: Vec<String>,
+    /// Scrubbed reason, if any.
+    pub reason: Option<String>,
+    /// `API`, `SBOM` or `System`.
+    pub source: Source,
+    /// Acting user's id.
+    pub user_id: String,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Correlation id of the request.
+    pub correlation_id: String,
+    /// Rule set the decision was checked against.
+    pub policy_version: &'static str,
+    /// Actor's roles.
+    pub actor_roles: Vec<Role>,
+    /// Actor's authentication method.
+    pub auth_method: String,
+    /// Catalog category.
+    pub category: &'static str,
+    /// Catalog severity.
+    pub severity: &'static str,
+    /// JSON text: field → `{old, new}` or `{added, removed}`.
+    pub changes: String,
+    /// Other audited entities as `Type:id`.
+    pub related_entities: Vec<String>,
+}
+
+fn rfc3339<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&at.to_rfc3339_opts(SecondsFormat::Micros, true))
+}
+
+/// The facts an entry is made of, besides the actor.
+#[derive(Debug, Clone)]
+pub struct EntryFacts<'a> {
+    /// Operation.
+    pub operation: Operation,
+    /// Outcome.
+    pub outcome: Outcome,
+    /// Primary entity type.
+    pub entity_type: EntityType,
+    /// Primary entity id.
+    pub entity_id: &'a str,
+    /// Primary entity label.
+    pub entity_label: &'a str,
+    /// Before.
+    pub previous_status: Option<String>,
+    /// After.
+    pub new_status: Option<String>,
+    /// Field changes.
+    pub changes: &'a std::collections::BTreeMap<String, Value>,
+    /// Other audited entities as `Type:id`.
+    pub related: Vec<String>,
+    /// Scrubbed reason.
+    pub reason: Option<String>,
+    /// Correlation id.
+    pub correlation_id: &'a str,
+}
+
+impl AuditEntry {
+    /// Builds the entry.
+    #[must_use]
+    pub fn new(facts: EntryFacts<'_>, actor: &ActorFacts, stamp: crate::governance::Stamp) -> Self {
+        let changes: Map<String, Value> = facts
+            .changes
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Self {
+            id: stamp.entry_id,
+            timestamp: stamp.now,
+            operation: facts.operation,
+            entity_type: facts.entity_type,
+            entity_id: facts.entity_id.to_owned(),
+            entity_label: facts.entity_label.to_owned(),
+            previous_status: facts.previous_status,
+            new_status: facts.new_status,
+            changed_fields: facts.changes.keys().cloned().collect(),
+            reason: facts.reason,
+            source: actor.source,
+            user_id: actor.user_id.clone(),
+            outcome: facts.outcome,
+            correlation_id: facts.correlation_id.to_owned(),
+            policy_version: POLICY_VERSION,
+            actor_roles: actor.roles.clone(),
+            auth_method: actor.auth_method.clone(),
+            category: facts.operation.category().as_str(),
+            severity: facts.operation.severity().as_str(),
+            // BTreeMap order: the text is deterministic for the same changes.
+            changes: Value::Object(changes).to_string(),
+            related_entities: facts.related,
+        }
+    }
+
+    /// The entry as a property map for Cypher (`SET e = $entry`; nulls are dropped).
+    pub fn to_params(&self) -> Result<Value, serde_json::Error> {
+        let mut value = serde_json::to_value(self)?;
+        if let Value::Object(map) = &mut value {
+            map.retain(|_, v| !v.is_null());
+        }
+        Ok(value)
+    }
+}

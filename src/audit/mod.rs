@@ -1,0 +1,8 @@
+//! Audit entries: their construction from a governed change and the scrubbing of
+//! free text. Entries are written only by the governance executor, inside the
+//! transaction of the change they describe; this module has no way to write one.
+
+pub mod entry;
+pub mod scrub;
+
+pub use entry::{ActorFacts, AuditEntry, EntryFacts};

@@ -1,0 +1,714 @@
+//! Governed mutations. Each change runs in one Neo4j transaction of two statements:
+//! `governed_read` write-locks and reads the nodes it touches; the command decides
+//! (pure Rust, from that state); `governed_write` applies the effects and writes the
+//! `AuditLog` entry with its edges and the idempotency record; then commit. Nothing
+//! outside this module writes governed state or audit entries.
+
+pub mod commands;
+pub mod plan;
+pub mod snapshot;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use neo4rs::{Txn, query};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::audit::scrub::scrub;
+use crate::audit::{ActorFacts, AuditEntry, EntryFacts};
+use crate::auth::Principal;
+use crate::domain::{AuditLogId, EntityType, Operation, Outcome, Role};
+use crate::store::{Store, StoreError};
+pub use plan::{Decision, EntityRef, NoOp, Plan, Rejection};
+pub use snapshot::{Node, Snapshot, StoredResponse, Targets};
+
+const GOVERNED_READ: &str = include_str!("../../cypher/governed_read.cypher");
+const GOVERNED_WRITE: &str = include_str!("../../cypher/governed_write.cypher");
+const DENIED_WRITE: &str = include_str!("../../cypher/denied_write.cypher");
+const INJECTED_FAILURE: &str = include_str!("../../cypher/injected_failure.cypher");
+
+/// Longest accepted `reason`, in characters.
+pub const MAX_REASON_CHARS: usize = 1000;
+
+/// A governed command: which nodes it needs and what it decides from them.
+pub trait Command: Send + Sync {
+    /// Its operation code.
+    fn operation(&self) -> Operation;
+    /// Nodes to lock and relationships to read.
+    fn targets(&self) -> Targets;
+    /// The existing entity whose version `If-Match` is checked against (`None` for creates).
+    fn primary_id(&self) -> Option<String>;
+    /// Decides from the locked state.
+    fn decide(&self, snapshot: &Snapshot, stamp: &Stamp) -> Result<Decision, Rejection>;
+}
+
+/// The authenticated caller of a governed command. Only the HTTP layer's token
+/// extractor can produce a [`Principal`], so no write is reachable without one.
+#[derive(Debug, Clone)]
+pub struct Actor(Principal);
+
+impl Actor {
+    /// Wraps a verified principal.
+    #[must_use]
+    pub fn new(principal: Principal) -> Self {
+        Self(principal)
+    }
+
+    /// The principal.
+    #[must_use]
+    pub fn principal(&self) -> &Principal {
+        &self.0
+    }
+
+    fn facts(&self) -> ActorFacts {
+        ActorFacts {
+            user_id: self.0.subject.to_string(),
+            roles: self.0.roles.iter().copied().collect(),
+            source: self.0.source,
+            auth_method: self.0.auth_method.to_string(),
+        }
+    }
+
+    fn params(&self) -> Value {
+        json!({
+            "id": self.0.subject.as_str(),
+            "displayName": self.0.display_name,
+            "email": self.0.email.as_ref().map(|e| e.expose_secret().to_owned()),
+        })
+    }
+}
+
+/// An `Idempotency-Key` with the hash of the request it came with.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    /// The caller's key.
+    pub key: String,
+    /// SHA-256 of method, path and body.
+    pub request_hash: String,
+}
+
+/// Per-request facts a change needs besides its input.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Caller's free-text reason (unscrubbed).
+    pub reason: Option<String>,
+    /// `If-Match` version, if sent.
+    pub if_match: Option<i64>,
+    /// `Idempotency-Key`, if sent.
+    pub idempotency: Option<Idempotency>,
+    /// Correlation id.
+    pub correlation_id: String,
+    /// The clock reading the entry is stamped with.
+    pub now: DateTime<Utc>,
+}
+
+/// When the change happens and the id its entry will have (an approval remembers the
+/// entry that granted it, so a revocation can supersede exactly that entry).
+#[derive(Debug, Clone, Copy)]
+pub struct Stamp {
+    /// The clock reading.
+    pub now: DateTime<Utc>,
+    /// Id of the entry this change writes.
+    pub entry_id: AuditLogId,
+}
+
+/// What the caller gets back. Stored verbatim for idempotent replays.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// HTTP status (200, or 201 for a create).
+    pub status: u16,
+    /// JSON body.
+    pub body: Value,
+    /// The primary entity's version, for `ETag`.
+    pub etag: Option<String>,
+    /// True when this is a replay of a stored answer.
+    pub replayed: bool,
+}
+
+/// The body of a governed change's answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChangeBody<'a> {
+    changed: bool,
+    operation: Operation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    audit_log_id: Option<String>,
+    entity: EntityBody<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous_status: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    new_status: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changed_fields: Option<Vec<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changes: Option<&'a std::collections::BTreeMap<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EntityBody<'a> {
+    #[serde(rename = "type")]
+    entity_type: EntityType,
+    id: &'a str,
+    label: &'a str,
+    version: i64,
+}
+
+/// Why a governed change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum GovernanceError {
+    /// The caller lacks the role (an entry with outcome DENIED was recorded).
+    #[error("requires one of {required:?}")]
+    Forbidden {
+        /// Roles accepted.
+        required: &'static [Role],
+    },
+    /// `reason` is missing where required, or too long.
+    #[error("reason: {0}")]
+    Reason(String),
+    /// `If-Match` names another version.
+    #[error("the entity is at version {current}")]
+    PreconditionFailed {
+        /// Current version.
+        current: i64,
+    },
+    /// The `Idempotency-Key` was used before with a different request.
+    #[error("the Idempotency-Key was used with a different request")]
+    IdempotencyMismatch,
+    /// The command refused given the current state.
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    /// Neo4j failed (after retries where that could help).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Test seams; none is reachable from HTTP.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Faults {
+    /// Fail the transaction after the entry is written, before commit.
+    pub fail_after_write: bool,
+}
+
+/// Runs governed commands.
+#[derive(Clone)]
+pub struct Governor {
+    store: Store,
+    denials: Arc<DefaultKeyedRateLimiter<String>>,
+    max_attempts: u32,
+    faults: Faults,
+}
+
+impl Governor {
+    /// A governor writing through `store`, recording at most `denials_per_minute`
+    /// DENIED entries per caller.
+    #[must_use]
+    pub fn new(store: Store, denials_per_minute: NonZeroU32, max_attempts: u32) -> Self {
+        Self {
+            store,
+            denials: Arc::new(RateLimiter::keyed(Quota::per_minute(denials_per_minute))),
+            max_attempts: max_attempts.max(1),
+            faults: Faults::default(),
+        }
+    }
+
+    /// The same governor with test faults switched on.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn with_faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Authorizes, validates the reason, and runs `command` in one transaction,
+    /// retrying the whole transaction on transient Neo4j errors.
+    pub async fn execute(
+        &self,
+        command: &dyn Command,
+        actor: &Actor,
+        context: &Context,
+    ) -> Result<Answer, GovernanceError> {
+        let operation = command.operation();
+        let required = operation.roles();
+        if !actor.principal().has_any(required) {
+            self.record_denied(actor, operation, command.primary_id(), context)
+                .await;
+            return Err(GovernanceError::Forbidden { required });
+        }
+        let reason = checked_reason(operation, context.reason.as_deref())?;
+        let mut attempt = 1;
+        loop {
+            match self
+                .attempt(command, actor, context, reason.as_deref())
+                .await
+            {
+                Err(GovernanceError::Store(e))
+                    if e.is_retryable() && attempt < self.max_attempts =>
+                {
+                    tracing::warn!(error = %e, attempt, "retrying governed change");
+                    let backoff = 20u64 << attempt.min(6);
+                    tokio::time::sleep(Duration::from_millis(backoff)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        command: &dyn Command,
+        actor: &Actor,
+        context: &Context,
+        reason: Option<&str>,
+    ) -> Result<Answer, GovernanceError> {
+        let store = &self.store;
+        let mut txn = store
+            .graph()
+            .start_txn()
+            .await
+            .map_err(|e| store.error(e))?;
+        let result = self
+            .in_transaction(&mut txn, command, actor, context, reason)
+            .await;
+        match result {
+            Ok((answer, true)) => {
+                txn.commit().await.map_err(|e| store.error(e))?;
+                Ok(answer)
+            }
+            Ok((answer, false)) => {
+                // Nothing was written; release the locks.
+                txn.rollback().await.map_err(|e| store.error(e))?;
+                Ok(answer)
+            }
+            Err(e) => {
+                if let Err(rollback) = txn.rollback().await {
+                    tracing::debug!(error = %rollback, "rollback after failure");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Returns the answer and whether anything was written.
+    async fn in_transaction(
+        &self,
+        txn: &mut Txn,
+        command: &dyn Command,
+        actor: &Actor,
+        context: &Context,
+        reason: Option<&str>,
+    ) -> Result<(Answer, bool), GovernanceError> {
+        let store = &self.store;
+        let idem_id = context
+            .idempotency
+            .as_ref()
+            .map(|i| format!("{}\u{1f}{}", actor.principal().subject, i.key));
+        let snapshot = read_snapshot(store, txn, &command.targets(), idem_id.as_deref()).await?;
+
+        if let (Some(stored), Some(idem)) = (&snapshot.idempotent, &context.idempotency) {
+            if stored.request_hash != idem.request_hash {
+                return Err(GovernanceError::IdempotencyMismatch);
+            }
+            let body = serde_json::from_str(&stored.body)
+                .map_err(|e| store.record(StoreError::Decode(e.to_string())))?;
+            return Ok((
+                Answer {
+                    status: u16::try_from(stored.status).unwrap_or(200),
+                    body,
+                    etag: stored.etag.clone(),
+                    replayed: true,
+                },
+                false,
+            ));
+        }
+        if let (Some(expected), Some(id)) = (context.if_match, command.primary_id())
+            && let Some(node) = snapshot.node(&id)
+            && node.version() != expected
+        {
+            return Err(GovernanceError::PreconditionFailed {
+                current: node.version(),
+            });
+        }
+
+        let stamp = Stamp {
+            now: context.now,
+            entry_id: AuditLogId::from(uuid::Uuid::now_v7()),
+        };
+        let plan = match command.decide(&snapshot, &stamp)? {
+            Decision::NoOp(noop) => return Ok((noop_answer(command.operation(), &noop), false)),
+            Decision::Apply(plan) => plan,
+        };
+        let related: Vec<String> = plan
+            .related
+            .iter()
+            .map(|r| format!("{}:{}", r.entity_type, r.id))
+            .collect();
+        let entry = AuditEntry::new(
+            EntryFacts {
+                operation: command.operation(),
+                outcome: Outcome::Succeeded,
+                entity_type: plan.primary.entity_type,
+                entity_id: &plan.primary.id,
+                entity_label: &plan.primary.label,
+                previous_status: plan.previous_status.clone(),
+                new_status: plan.new_status.clone(),
+                changes: &plan.changes,
+                related,
+                reason: reason.map(str::to_owned),
+                correlation_id: &context.correlation_id,
+            },
+            &actor.facts(),
+            stamp,
+        );
+        let answer = applied_answer(command.operation(), &plan, &entry);
+        let idem = match (&context.idempotency, idem_id) {
+            (Some(i), Some(id)) => json!({
+                "id": id,
+                "requestHash": i.request_hash,
+                "status": answer.status,
+                "body": answer.body.to_string(),
+                "etag": answer.etag,
+            }),
+            _ => Value::Null,
+        };
+        write_plan(store, txn, &plan, &entry, actor, &snapshot, idem).await?;
+        if self.faults.fail_after_write {
+            txn.run(query(INJECTED_FAILURE).param("entryId", entry.id.to_string()))
+                .await
+                .map_err(|e| store.error(e))?;
+        }
+        Ok((answer, true))
+    }
+
+    /// Writes an entry with outcome DENIED in a transaction of its own, unless the
+    /// caller already used up its allowance. A failure is logged, never raised: the
+    /// caller gets its 403 either way.
+    pub async fn record_denied(
+        &self,
+        actor: &Actor,
+        operation: Operation,
+        entity: Option<String>,
+        context: &Context,
+    ) {
+        let caller = actor.principal().subject.to_string();
+        if self.denials.check_key(&caller).is_err() {
+            tracing::info!(operation = %operation, "denied attempt not recorded: rate limit");
+            return;
+        }
+        let changes = std::collections::BTreeMap::new();
+        let entity_id = entity.unwrap_or_default();
+        let entry = AuditEntry::new(
+            EntryFacts {
+                operation,
+                outcome: Outcome::Denied,
+                entity_type: operation_entity_type(operation),
+                entity_id: &entity_id,
+                entity_label: "",
+                previous_status: None,
+                new_status: None,
+                changes: &changes,
+                related: Vec::new(),
+                reason: None,
+                correlation_id: &context.correlation_id,
+            },
+            &actor.facts(),
+            Stamp {
+                now: context.now,
+                entry_id: AuditLogId::from(uuid::Uuid::now_v7()),
+            },
+        );
+        let params = match entry.to_params() {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot encode denied entry");
+                return;
+            }
+        };
+        let result = self
+            .store
+            .graph()
+            .run(
+                query(DENIED_WRITE)
+                    .param("actor", to_bolt(actor.params()))
+                    .param("entry", to_bolt(params)),
+            )
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %self.store.error(e), "denied attempt could not be recorded");
+        }
+    }
+}
+
+/// The entity type an operation is about, for entries that have no plan (DENIED).
+fn operation_entity_type(operation: Operation) -> EntityType {
+    use Operation as O;
+    match operation.category() {
+        crate::domain::Category::VersionConstraint => EntityType::VersionConstraint,
+        crate::domain::Category::License => match operation {
+            O::EnableLicenseWhitelist | O::DisableLicenseWhitelist => EntityType::LicensePolicy,
+            _ => EntityType::License,
+        },
+        crate::domain::Category::TechnologyApproval => match operation {
+            O::CreateTechnology | O::RetireTechnology | O::ChangeRiskLevel => {
+                EntityType::Technology
+            }
+            _ => EntityType::TeamApproval,
+        },
+        crate::domain::Category::TeamMembership => EntityType::Team,
+        crate::domain::Category::Ownership => match operation {
+            O::AssignSteward | O::RemoveSteward => EntityType::Technology,
+            _ => EntityType::System,
+        },
+        crate::domain::Category::AuditAccess => EntityType::User,
+    }
+}
+
+/// Checks presence and length, then scrubs.
+pub fn checked_reason(
+    operation: Operation,
+    reason: Option<&str>,
+) -> Result<Option<String>, GovernanceError> {
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    match reason {
+        None if operation.reason_required() => Err(GovernanceError::Reason(format!(
+            "a reason is required for {operation}"
+        ))),
+        None => Ok(None),
+        Some(text) if text.chars().count() > MAX_REASON_CHARS => Err(GovernanceError::Reason(
+            format!("at most {MAX_REASON_CHARS} characters"),
+        )),
+        Some(text) => Ok(Some(scrub(text))),
+    }
+}
+
+fn noop_answer(operation: Operation, noop: &NoOp) -> Answer {
+    let body = ChangeBody {
+        changed: false,
+        operation,
+        audit_log_id: None,
+        entity: EntityBody {
+            entity_type: noop.primary.entity_type,
+            id: &noop.primary.id,
+            label: &noop.primary.label,
+            version: noop.version,
+        },
+        previous_status: None,
+        new_status: None,
+        changed_fields: None,
+        changes: None,
+        detail: Some(&noop.detail),
+    };
+    Answer {
+        status: 200,
+        body: serde_json::to_value(&body).unwrap_or(Value::Null),
+        etag: Some(etag(noop.version)),
+        replayed: false,
+    }
+}
+
+fn applied_answer(operation: Operation, plan: &Plan, entry: &AuditEntry) -> Answer {
+    let body = ChangeBody {
+        changed: true,
+        operation,
+        audit_log_id: Some(entry.id.to_string()),
+        entity: EntityBody {
+            entity_type: plan.primary.entity_type,
+            id: &plan.primary.id,
+            label: &plan.primary.label,
+            version: plan.version,
+        },
+        previous_status: plan.previous_status.as_deref(),
+        new_status: plan.new_status.as_deref(),
+        changed_fields: Some(plan.changes.keys().map(String::as_str).collect()),
+        changes: Some(&plan.changes),
+        detail: None,
+    };
+    Answer {
+        status: if plan.created { 201 } else { 200 },
+        body: serde_json::to_value(&body).unwrap_or(Value::Null),
+        etag: Some(etag(plan.version)),
+        replayed: false,
+    }
+}
+
+/// Strong `ETag` of a version.
+#[must_use]
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+fn to_bolt(value: Value) -> neo4rs::BoltType {
+    neo4rs::BoltType::try_from(value).unwrap_or(neo4rs::BoltType::Null(neo4rs::BoltNull))
+}
+
+async fn read_snapshot(
+    store: &Store,
+    txn: &mut Txn,
+    targets: &Targets,
+    idem: Option<&str>,
+) -> Result<Snapshot, GovernanceError> {
+    let mut ids = targets.ids.clone();
+    ids.sort();
+    ids.dedup();
+    let rels: Vec<Value> = targets
+        .rels
+        .iter()
+        .map(|(id, rel, out)| json!({"id": id, "type": rel.as_str(), "dir": if *out { "OUT" } else { "IN" }}))
+        .collect();
+    let mut stream = txn
+        .execute(
+            query(GOVERNED_READ)
+                .param("ids", ids)
+                .param("rels", to_bolt(Value::Array(rels)))
+                .param("idem", idem.map(str::to_owned)),
+        )
+        .await
+        .map_err(|e| store.error(e))?;
+    let row = stream
+        .next(txn.handle())
+        .await
+        .map_err(|e| store.error(e))?
+        .ok_or_else(|| store.record(StoreError::Decode("governed read returned no row".into())))?;
+    let decode = |e: neo4rs::DeError| store.record(StoreError::Decode(e.to_string()));
+    let nodes: Vec<Value> = row.get("nodes").map_err(decode)?;
+    let rels: Vec<Value> = row.get("rels").map_err(decode)?;
+    let idem: Option<Value> = row.get("idem").map_err(decode)?;
+    // Drain the stream so the connection is ready for the next statement.
+    while stream
+        .next(txn.handle())
+        .await
+        .map_err(|e| store.error(e))?
+        .is_some()
+    {}
+    Snapshot::from_rows(nodes, rels, idem).map_err(|e| store.record(StoreError::Decode(e)).into())
+}
+
+async fn write_plan(
+    store: &Store,
+    txn: &mut Txn,
+    plan: &Plan,
+    entry: &AuditEntry,
+    actor: &Actor,
+    snapshot: &Snapshot,
+    idem: Value,
+) -> Result<(), GovernanceError> {
+    let effects = &plan.effects;
+    let creates: Vec<Value> = effects
+        .creates
+        .iter()
+        .map(|c| json!({"label": c.entity_type.label(), "props": c.props}))
+        .collect();
+    let updates: Vec<Value> = effects
+        .updates
+        .iter()
+        .map(|u| json!({"id": u.id, "set": u.set}))
+        .collect();
+    let rel = |r: &plan::RelChange| json!({"type": r.rel.as_str(), "from": r.from, "to": r.to});
+    let mut audits: Vec<String> = vec![plan.primary.id.clone()];
+    audits.extend(plan.related.iter().map(|r| r.id.clone()));
+    let unlock: Vec<String> = snapshot_ids(snapshot);
+    let entry_params = entry
+        .to_params()
+        .map_err(|e| store.record(StoreError::Decode(e.to_string())))?;
+    let mut stream = txn
+        .execute(
+            query(GOVERNED_WRITE)
+                .param("creates", to_bolt(Value::Array(creates)))
+                .param("updates", to_bolt(Value::Array(updates)))
+                .param("unlock", unlock)
+                .param(
+                    "relAdds",
+                    to_bolt(Value::Array(effects.rel_adds.iter().map(rel).collect())),
+                )
+                .param(
+                    "relRemoves",
+                    to_bolt(Value::Array(effects.rel_removes.iter().map(rel).collect())),
+                )
+                .param("actor", to_bolt(actor.params()))
+                .param("entry", to_bolt(entry_params))
+                .param("audits", audits.clone())
+                .param("supersedes", plan.supersedes.clone())
+                .param("idem", to_bolt(idem)),
+        )
+        .await
+        .map_err(|e| store.error(e))?;
+    let row = stream
+        .next(txn.handle())
+        .await
+        .map_err(|e| store.error(e))?
+        .ok_or_else(|| store.record(StoreError::Decode("governed write returned no row".into())))?;
+    let audited: i64 = row.get("audited").unwrap_or(-1);
+    let superseded: i64 = row.get("superseded").unwrap_or(-1);
+    while stream
+        .next(txn.handle())
+        .await
+        .map_err(|e| store.error(e))?
+        .is_some()
+    {}
+    let want_audited = i64::try_from(audits.len()).unwrap_or(i64::MAX);
+    let want_superseded = i64::try_from(plan.supersedes.len()).unwrap_or(i64::MAX);
+    if audited != want_audited || superseded != want_superseded {
+        // Fail closed: an entry that does not link every touched entity is not written.
+        return Err(store
+            .record(StoreError::Decode(format!(
+                "entry linked {audited}/{want_audited} entities and {superseded}/{want_superseded} superseded entries"
+            )))
+            .into());
+    }
+    Ok(())
+}
+
+fn snapshot_ids(snapshot: &Snapshot) -> Vec<String> {
+    snapshot.ids().map(str::to_owned).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_required_bounded_and_scrubbed() {
+        assert!(matches!(
+            checked_reason(Operation::DenyLicense, None),
+            Err(GovernanceError::Reason(_))
+        ));
+        assert!(matches!(
+            checked_reason(Operation::DenyLicense, Some("   ")),
+            Err(GovernanceError::Reason(_))
+        ));
+        assert!(matches!(
+            checked_reason(Operation::AllowLicense, None),
+            Ok(None)
+        ));
+        let long = "x".repeat(MAX_REASON_CHARS + 1);
+        assert!(matches!(
+            checked_reason(Operation::AllowLicense, Some(&long)),
+            Err(GovernanceError::Reason(_))
+        ));
+        let scrubbed = checked_reason(Operation::DenyLicense, Some("per bob@example.com"));
+        assert_eq!(scrubbed.ok().flatten().as_deref(), Some("per [REDACTED]"));
+    }
+
+    #[test]
+    fn every_operation_has_an_entity_type_for_denied_entries() {
+        for op in Operation::ALL {
+            let _ = operation_entity_type(*op);
+        }
+        assert_eq!(
+            operation_entity_type(Operation::AddTeamMember),
+            EntityType::Team
+        );
+        assert_eq!(
+            operation_entity_type(Operation::EnableLicenseWhitelist),
+            EntityType::LicensePolicy
+        );
+    }
+}
