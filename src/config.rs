@@ -41,6 +41,10 @@ pub struct Settings {
     pub request_timeout_ms: u64,
     /// Largest accepted request body, in bytes.
     pub body_limit_bytes: usize,
+    /// Most DENIED entries recorded per caller per minute (further denials are only logged).
+    pub denied_audit_per_minute: std::num::NonZeroU32,
+    /// Attempts of a governed transaction on transient Neo4j errors before answering 503.
+    pub write_attempts: u32,
     /// `json` (one object per line) or `pretty`.
     pub log_format: LogFormat,
     /// `tracing` filter directives, e.g. `info,govtrail=debug`.
@@ -102,6 +106,8 @@ impl Default for Settings {
             readiness_timeout_ms: 2_000,
             request_timeout_ms: 10_000,
             body_limit_bytes: 64 * 1024,
+            denied_audit_per_minute: std::num::NonZeroU32::MIN.saturating_add(5),
+            write_attempts: 5,
             log_format: LogFormat::Json,
             log_filter: "info".into(),
             auth_issuer: "govtrail".into(),

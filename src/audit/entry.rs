@@ -37,6 +37,8 @@ pub struct AuditEntry {
     pub entity_id: String,
     /// Primary entity's display label when the entry was written.
     pub entity_label: String,
+    /// Primary entity's version after the change: orders one entity's entries exactly.
+    pub entity_version: Option<i64>,
     /// Status-like value before.
     pub previous_status: Option<String>,
     /// Status-like value after.
@@ -86,6 +88,8 @@ pub struct EntryFacts<'a> {
     pub entity_id: &'a str,
     /// Primary entity label.
     pub entity_label: &'a str,
+    /// Primary entity version after the change (none for a DENIED attempt).
+    pub entity_version: Option<i64>,
     /// Before.
     pub previous_status: Option<String>,
     /// After.
@@ -116,6 +120,7 @@ impl AuditEntry {
             entity_type: facts.entity_type,
             entity_id: facts.entity_id.to_owned(),
             entity_label: facts.entity_label.to_owned(),
+            entity_version: facts.entity_version,
             previous_status: facts.previous_status,
             new_status: facts.new_status,
             changed_fields: facts.changes.keys().cloned().collect(),

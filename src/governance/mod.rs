@@ -103,9 +103,11 @@ pub struct Context {
     pub idempotency: Option<Idempotency>,
     /// Correlation id.
     pub correlation_id: String,
-    /// The clock reading the entry is stamped with.
-    pub now: DateTime<Utc>,
 }
+
+/// The clock entries are stamped with. Read inside the transaction, after the locks
+/// are held, so one entity's entries are stamped in the order they commit.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 /// When the change happens and the id its entry will have (an approval remembers the
 /// entry that granted it, so a revocation can supersede exactly that entry).
@@ -204,6 +206,7 @@ pub struct Governor {
     denials: Arc<DefaultKeyedRateLimiter<String>>,
     max_attempts: u32,
     faults: Faults,
+    clock: Clock,
 }
 
 impl Governor {
@@ -216,7 +219,15 @@ impl Governor {
             denials: Arc::new(RateLimiter::keyed(Quota::per_minute(denials_per_minute))),
             max_attempts: max_attempts.max(1),
             faults: Faults::default(),
+            clock: Arc::new(Utc::now),
         }
+    }
+
+    /// The same governor reading time from `clock`.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The same governor with test faults switched on.
@@ -236,12 +247,8 @@ impl Governor {
         context: &Context,
     ) -> Result<Answer, GovernanceError> {
         let operation = command.operation();
-        let required = operation.roles();
-        if !actor.principal().has_any(required) {
-            self.record_denied(actor, operation, command.primary_id(), context)
-                .await;
-            return Err(GovernanceError::Forbidden { required });
-        }
+        self.authorize(actor, operation, command.primary_id(), context)
+            .await?;
         let reason = checked_reason(operation, context.reason.as_deref())?;
         let mut attempt = 1;
         loop {
@@ -339,7 +346,7 @@ impl Governor {
         }
 
         let stamp = Stamp {
-            now: context.now,
+            now: (self.clock)(),
             entry_id: AuditLogId::from(uuid::Uuid::now_v7()),
         };
         let plan = match command.decide(&snapshot, &stamp)? {
@@ -358,6 +365,7 @@ impl Governor {
                 entity_type: plan.primary.entity_type,
                 entity_id: &plan.primary.id,
                 entity_label: &plan.primary.label,
+                entity_version: Some(plan.version),
                 previous_status: plan.previous_status.clone(),
                 new_status: plan.new_status.clone(),
                 changes: &plan.changes,
@@ -388,6 +396,23 @@ impl Governor {
         Ok((answer, true))
     }
 
+    /// Refuses unless `actor` holds a role `operation` allows; a refusal records an
+    /// entry with outcome DENIED (rate-limited per caller).
+    pub async fn authorize(
+        &self,
+        actor: &Actor,
+        operation: Operation,
+        target: Option<String>,
+        context: &Context,
+    ) -> Result<(), GovernanceError> {
+        let required = operation.roles();
+        if actor.principal().has_any(required) {
+            return Ok(());
+        }
+        self.record_denied(actor, operation, target, context).await;
+        Err(GovernanceError::Forbidden { required })
+    }
+
     /// Writes an entry with outcome DENIED in a transaction of its own, unless the
     /// caller already used up its allowance. A failure is logged, never raised: the
     /// caller gets its 403 either way.
@@ -412,6 +437,7 @@ impl Governor {
                 entity_type: operation_entity_type(operation),
                 entity_id: &entity_id,
                 entity_label: "",
+                entity_version: None,
                 previous_status: None,
                 new_status: None,
                 changes: &changes,
@@ -421,7 +447,7 @@ impl Governor {
             },
             &actor.facts(),
             Stamp {
-                now: context.now,
+                now: (self.clock)(),
                 entry_id: AuditLogId::from(uuid::Uuid::now_v7()),
             },
         );

@@ -41,6 +41,12 @@ async fn get_audit_log(
         .map_err(|e| store.record(StoreError::Decode(e.to_string())))?;
     let actor: Option<String> = row.get("actorName").unwrap_or(None);
     if let Some(map) = entry.as_object_mut() {
+        // `changes` is stored as JSON text (Neo4j has no nested maps); serve it as JSON.
+        if let Some(Value::String(text)) = map.get("changes")
+            && let Ok(parsed) = serde_json::from_str::<Value>(text)
+        {
+            map.insert("changes".into(), parsed);
+        }
         map.insert("actorName".into(), actor.map_or(Value::Null, Value::String));
     }
     Ok(axum::Json(entry))

@@ -27,13 +27,7 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         use axum::response::IntoResponse;
-        let is_json = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<mime::Mime>().ok())
-            .is_some_and(|m| is_json(&m));
-        if !is_json {
+        if !has_json_content_type(request.headers()) {
             return Err(ApiError::UnsupportedMediaType.into_response());
         }
         let bytes = Bytes::from_request(request, state)
@@ -46,22 +40,35 @@ where
                     ApiError::MalformedBody("the body could not be read".into()).into_response()
                 }
             })?;
-        let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
-        match serde_path_to_error::deserialize(deserializer) {
-            Ok(value) => Ok(Self(value)),
-            Err(error) => {
-                let path = error.path().to_string();
-                let inner = error.into_inner();
-                let response = if inner.is_data() {
-                    let field = if path == "." { String::new() } else { path };
-                    ApiError::Validation(vec![FieldError::new(field, strip_position(&inner))])
-                } else {
-                    ApiError::MalformedBody(inner.to_string())
-                };
-                Err(response.into_response())
-            }
-        }
+        parse_json(&bytes)
+            .map(Self)
+            .map_err(IntoResponse::into_response)
     }
+}
+
+/// Deserializes a JSON body: not JSON → 400; wrong shape → 422 naming the field by
+/// its JSON path.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        if inner.is_data() {
+            let field = if path == "." { String::new() } else { path };
+            ApiError::Validation(vec![FieldError::new(field, strip_position(&inner))])
+        } else {
+            ApiError::MalformedBody(inner.to_string())
+        }
+    })
+}
+
+/// Whether a request's `Content-Type` is JSON (`application/json` or `*+json`).
+pub fn has_json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| is_json(&m))
 }
 
 /// `serde_json`'s messages end with " at line 1 column 17"; the field path says more.

@@ -2,9 +2,12 @@
 //! server lifecycle (bind, serve, graceful shutdown).
 
 mod audit_logs;
+pub mod catalog;
 pub mod extract;
+pub mod governed;
 mod me;
 pub mod middleware;
+mod mutations;
 mod ops;
 pub mod problem;
 
@@ -26,6 +29,7 @@ use tracing::Level;
 
 use crate::auth::{Authenticator, KeyConfigError};
 use crate::config::Settings;
+use crate::governance::Governor;
 use crate::metrics::Metrics;
 use crate::store::migrations::{MigrationError, Migrator};
 use crate::store::{Store, StoreError};
@@ -44,6 +48,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// Schema migrations, for `/readyz`.
     pub migrator: Arc<Migrator>,
+    /// Runs governed changes.
+    pub governor: Governor,
     /// Settings.
     pub settings: Arc<Settings>,
 }
@@ -57,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::routes())
         .merge(me::routes())
         .merge(audit_logs::routes())
+        .merge(catalog::routes())
         .fallback(|| async { ApiError::RouteNotFound })
         .layer(
             // Outermost first: ids, then the span, then metrics, then the problem
@@ -145,7 +152,13 @@ impl App {
                 addr: settings.listen_addr,
                 source,
             })?;
+        let governor = Governor::new(
+            store.clone(),
+            settings.denied_audit_per_minute,
+            settings.write_attempts,
+        );
         let state = AppState {
+            governor,
             store,
             auth: Arc::new(auth),
             metrics,
@@ -159,6 +172,15 @@ impl App {
             router,
             state,
         })
+    }
+
+    /// Replaces the governor (tests use it to switch on fault injection or a fixed clock).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn map_governor(mut self, f: impl FnOnce(Governor) -> Governor) -> Self {
+        self.state.governor = f(self.state.governor.clone());
+        self.router = router(self.state.clone());
+        self
     }
 
     /// The bound address.

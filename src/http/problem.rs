@@ -65,6 +65,18 @@ pub enum ApiError {
     /// The body is not `application/json`.
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// A referenced entity does not exist.
+    #[error("not found")]
+    EntityNotFound(Vec<FieldError>),
+    /// The current state does not allow the change.
+    #[error("conflict")]
+    Conflict(Vec<FieldError>),
+    /// `If-Match` names another version.
+    #[error("precondition failed")]
+    PreconditionFailed {
+        /// The entity's current `ETag`.
+        current: String,
+    },
     /// Neo4j failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -116,6 +128,10 @@ fn problem(
 }
 
 impl IntoResponse for ApiError {
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one exhaustive table from error kind to problem; splitting it hides the mapping"
+    )]
     fn into_response(self) -> Response {
         match self {
             Self::Unauthenticated(reason) => {
@@ -188,6 +204,35 @@ impl IntoResponse for ApiError {
                 Some("the body must be application/json".into()),
                 &[],
             ),
+            Self::EntityNotFound(errors) => problem(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "Not found",
+                errors.first().map(|e| e.message.clone()),
+                &errors,
+            ),
+            Self::Conflict(errors) => problem(
+                StatusCode::CONFLICT,
+                "conflict",
+                "Conflict",
+                errors.first().map(|e| e.message.clone()),
+                &errors,
+            ),
+            Self::PreconditionFailed { current } => {
+                let mut r = problem(
+                    StatusCode::PRECONDITION_FAILED,
+                    "precondition-failed",
+                    "Precondition failed",
+                    Some(format!(
+                        "If-Match does not match the current version {current}; nothing was changed"
+                    )),
+                    &[],
+                );
+                if let Ok(value) = HeaderValue::from_str(&current) {
+                    r.headers_mut().insert(header::ETAG, value);
+                }
+                r
+            }
             Self::Store(error) => store_problem(&error),
             Self::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
@@ -218,7 +263,10 @@ fn store_problem(error: &StoreError) -> Response {
                 StatusCode::CONFLICT,
                 "conflict",
                 "Conflict",
-                Some("the change conflicts with existing data".into()),
+                Some(
+                    "the change conflicts with existing data (for example, a name already in use)"
+                        .into(),
+                ),
                 &[],
             )
         }

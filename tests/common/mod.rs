@@ -244,3 +244,144 @@ impl Drop for DedicatedNeo4j {
             .output();
     }
 }
+
+/// A response read whole: status, headers, JSON body (`Null` if none).
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// Body.
+    pub body: Value,
+}
+
+impl Reply {
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+}
+
+impl TestApp {
+    /// Starts govtrail against the shared Neo4j with a modified governor (faults, clock).
+    pub async fn spawn_with_governor(
+        f: impl FnOnce(govtrail::governance::Governor) -> govtrail::governance::Governor,
+    ) -> Self {
+        let migrator = Migrator::embedded().unwrap_or_else(|e| panic!("migrations: {e}"));
+        let app = App::build(test_settings(&neo4j_uri()), migrator)
+            .await
+            .unwrap_or_else(|e| panic!("govtrail failed to start: {e}"))
+            .map_governor(f);
+        let addr = app
+            .local_addr()
+            .unwrap_or_else(|e| panic!("no address: {e}"));
+        let state = app.state().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            state,
+            stop: Some(stop),
+        }
+    }
+
+    /// Sends `method path` with a bearer token, an optional JSON body and extra headers.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .unwrap_or_else(|e| panic!("method {method}: {e}"));
+        let mut request = self.http.request(method, self.url(path)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Runs a read query on the shared Neo4j and returns each row's column `col`.
+    pub async fn query_column(&self, cypher: &str, params: Value, col: &str) -> Vec<Value> {
+        let mut q = neo4rs::query(cypher);
+        if let Value::Object(map) = params {
+            for (k, v) in map {
+                q = q.param(
+                    &k,
+                    neo4rs::BoltType::try_from(v).unwrap_or_else(|e| panic!("{e}")),
+                );
+            }
+        }
+        let mut rows = self
+            .state
+            .store
+            .graph()
+            .execute(q)
+            .await
+            .unwrap_or_else(|e| panic!("{cypher}: {e}"));
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().await.unwrap_or_else(|e| panic!("{e}")) {
+            out.push(row.get::<Value>(col).unwrap_or(Value::Null));
+        }
+        out
+    }
+
+    /// One audit entry as stored, with `changes` parsed, its AUDITS targets (sorted ids)
+    /// and its PERFORMED_BY user ids.
+    pub async fn entry(&self, id: &str) -> Value {
+        let rows = self
+            .query_column(
+                "MATCH (e:AuditLog {id: $id}) \
+                 RETURN e {.*, timestamp: toString(e.timestamp), \
+                   audits: COLLECT { MATCH (e)-[:AUDITS]->(x) RETURN x.id ORDER BY x.id }, \
+                   performers: COLLECT { MATCH (e)-[:PERFORMED_BY]->(u) RETURN u.id }, \
+                   supersedes: COLLECT { MATCH (e)-[:SUPERSEDES]->(o) RETURN o.id } } AS entry",
+                json!({ "id": id }),
+                "entry",
+            )
+            .await;
+        assert_eq!(rows.len(), 1, "entry {id} must exist exactly once");
+        let mut entry = rows.into_iter().next().unwrap_or(Value::Null);
+        if let Some(text) = entry["changes"].as_str() {
+            entry["changes"] = serde_json::from_str(text).unwrap_or(Value::Null);
+        }
+        entry
+    }
+
+    /// How many entries name `entity_id` as their primary entity.
+    pub async fn entry_count(&self, entity_id: &str) -> usize {
+        self.query_column(
+            "MATCH (e:AuditLog {entityId: $id}) RETURN count(e) AS n",
+            json!({ "id": entity_id }),
+            "n",
+        )
+        .await
+        .first()
+        .and_then(Value::as_u64)
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(0)
+    }
+}

@@ -1,0 +1,244 @@
+//! The HTTP side of governed mutations: the `Governed` extractor (token, `If-Match`,
+//! `Idempotency-Key`, correlation id, raw body and its hash), authorization before the
+//! body is even parsed, and the mapping of answers and refusals to responses.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use super::extract::{Authenticated, has_json_content_type, parse_json};
+use super::middleware::CorrelationId;
+use super::problem::{ApiError, FieldError};
+use crate::domain::Operation;
+use crate::governance::{Actor, Answer, Command, Context, GovernanceError, Idempotency, Rejection};
+
+/// Header naming an idempotency key.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// Response header set on a replayed answer.
+pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+/// Longest accepted idempotency key.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+
+/// Every input body may carry a reason.
+pub trait Reasoned {
+    /// The caller's reason, unscrubbed.
+    fn reason(&self) -> Option<&str>;
+}
+
+/// A governed request, before its body is parsed.
+pub struct Governed {
+    actor: Actor,
+    context: Context,
+    body: Bytes,
+    json: bool,
+}
+
+impl FromRequest<AppState> for Governed {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let caller = Authenticated::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let correlation_id = parts
+            .extensions
+            .get::<CorrelationId>()
+            .map(|c| c.0.clone())
+            .unwrap_or_default();
+        let if_match = if_match(&parts.headers).map_err(IntoResponse::into_response)?;
+        let key = idempotency_key(&parts.headers).map_err(IntoResponse::into_response)?;
+        let json = has_json_content_type(&parts.headers);
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    StatusCode::PAYLOAD_TOO_LARGE.into_response()
+                } else {
+                    ApiError::MalformedBody("the body could not be read".into()).into_response()
+                }
+            })?;
+        let idempotency = key.map(|key| {
+            let mut hash = Sha256::new();
+            hash.update(parts.method.as_str());
+            hash.update(b"\n");
+            hash.update(parts.uri.path());
+            hash.update(b"\n");
+            hash.update(&bytes);
+            Idempotency {
+                key,
+                request_hash: hex::encode(hash.finalize()),
+            }
+        });
+        Ok(Self {
+            actor: Actor::new(caller.0),
+            context: Context {
+                reason: None,
+                if_match,
+                idempotency,
+                correlation_id,
+            },
+            body: bytes,
+            json,
+        })
+    }
+}
+
+impl Governed {
+    /// Refuses (403, recording a DENIED entry) unless the caller may perform `operation`;
+    /// then parses the body (an empty body reads as `{}`).
+    pub async fn authorize<B: DeserializeOwned + Reasoned>(
+        &mut self,
+        state: &AppState,
+        operation: Operation,
+        target: Option<String>,
+    ) -> Result<B, ApiError> {
+        state
+            .governor
+            .authorize(&self.actor, operation, target, &self.context)
+            .await
+            .map_err(to_api_error)?;
+        let body: B = if self.body.iter().all(u8::is_ascii_whitespace) {
+            parse_json(b"{}")?
+        } else if !self.json {
+            return Err(ApiError::UnsupportedMediaType);
+        } else {
+            parse_json(&self.body)?
+        };
+        self.context.reason = body.reason().map(str::to_owned);
+        Ok(body)
+    }
+
+    /// Runs `command` and turns the answer into a response.
+    pub async fn execute(
+        self,
+        state: &AppState,
+        command: &dyn Command,
+    ) -> Result<Response, ApiError> {
+        let answer = state
+            .governor
+            .execute(command, &self.actor, &self.context)
+            .await
+            .map_err(to_api_error)?;
+        Ok(respond(answer))
+    }
+}
+
+fn respond(answer: Answer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, axum::Json(answer.body)).into_response();
+    let headers = response.headers_mut();
+    if let Some(etag) = answer.etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+        headers.insert(header::ETAG, etag);
+    }
+    if answer.replayed {
+        headers.insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+    }
+    response
+}
+
+/// `If-Match: "7"` → 7. `*` means "any version". Weak tags never match (RFC 9110).
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::InvalidParameters(vec![FieldError::new(
+            "If-Match",
+            "must be a strong entity tag such as \"3\" (from an ETag header), or *",
+        )])
+    };
+    let text = value.to_str().map_err(|_| bad())?.trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    text.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .and_then(|t| t.parse::<i64>().ok())
+        .map(Some)
+        .ok_or_else(bad)
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or_default();
+    if text.is_empty()
+        || text.len() > MAX_IDEMPOTENCY_KEY_LEN
+        || !text.chars().all(|c| c.is_ascii_graphic())
+    {
+        return Err(ApiError::InvalidParameters(vec![FieldError::new(
+            "Idempotency-Key",
+            format!("must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters"),
+        )]));
+    }
+    Ok(Some(text.to_owned()))
+}
+
+/// Maps a governance refusal to its problem.
+#[must_use]
+pub fn to_api_error(error: GovernanceError) -> ApiError {
+    match error {
+        GovernanceError::Forbidden { required } => ApiError::Forbidden { required },
+        GovernanceError::Reason(message) => {
+            ApiError::Validation(vec![FieldError::new("reason", message)])
+        }
+        GovernanceError::PreconditionFailed { current } => ApiError::PreconditionFailed {
+            current: crate::governance::etag(current),
+        },
+        GovernanceError::IdempotencyMismatch => ApiError::Validation(vec![FieldError::new(
+            "Idempotency-Key",
+            "this key was already used with a different request",
+        )]),
+        GovernanceError::Rejected(Rejection::NotFound { entity, id, field }) => {
+            ApiError::EntityNotFound(vec![FieldError::new(
+                field,
+                format!("{entity} {id} does not exist"),
+            )])
+        }
+        GovernanceError::Rejected(Rejection::Conflict { field, message }) => {
+            ApiError::Conflict(vec![FieldError::new(field, message)])
+        }
+        GovernanceError::Rejected(Rejection::Invalid { field, message }) => {
+            ApiError::Validation(vec![FieldError::new(field, message)])
+        }
+        GovernanceError::Store(e) => ApiError::Store(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(name: &'static str, value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Ok(v) = HeaderValue::from_str(value) {
+            h.insert(name, v);
+        }
+        h
+    }
+
+    #[test]
+    fn if_match_accepts_strong_tags_and_star_only() {
+        assert_eq!(if_match(&HeaderMap::new()).ok(), Some(None));
+        assert_eq!(if_match(&headers("if-match", "\"7\"")).ok(), Some(Some(7)));
+        assert_eq!(if_match(&headers("if-match", "*")).ok(), Some(None));
+        assert!(if_match(&headers("if-match", "W/\"7\"")).is_err());
+        assert!(if_match(&headers("if-match", "7")).is_err());
+    }
+
+    #[test]
+    fn idempotency_keys_are_bounded_visible_ascii() {
+        assert_eq!(
+            idempotency_key(&headers("idempotency-key", "abc-123")).ok(),
+            Some(Some("abc-123".into()))
+        );
+        assert!(idempotency_key(&headers("idempotency-key", "has space")).is_err());
+        assert!(idempotency_key(&headers("idempotency-key", &"k".repeat(256))).is_err());
+    }
+}
