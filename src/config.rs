@@ -31,8 +31,10 @@ pub struct Settings {
     pub neo4j_database: Option<String>,
     /// Largest number of pooled Bolt connections.
     pub neo4j_max_connections: usize,
-    /// Timeout for opening one Bolt connection, in milliseconds.
-    pub neo4j_connect_timeout_ms: u64,
+    /// Time limit for opening a Bolt connection and for each Bolt response, in
+    /// milliseconds (the driver uses one timeout for both, so it must exceed the
+    /// longest lock wait a governed change may see).
+    pub neo4j_io_timeout_ms: u64,
     /// How long `serve` and `migrate` wait for Neo4j at start-up, in seconds.
     pub neo4j_startup_wait_secs: u64,
     /// Timeout of the `/readyz` Neo4j round trip, in milliseconds.
@@ -101,7 +103,7 @@ impl Default for Settings {
             neo4j_password: SecretString::from(String::new()),
             neo4j_database: None,
             neo4j_max_connections: 16,
-            neo4j_connect_timeout_ms: 3_000,
+            neo4j_io_timeout_ms: 30_000,
             neo4j_startup_wait_secs: 60,
             readiness_timeout_ms: 2_000,
             request_timeout_ms: 10_000,

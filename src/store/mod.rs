@@ -95,7 +95,7 @@ impl Store {
             .user(settings.neo4j_user.as_str())
             .password(settings.neo4j_password.expose_secret())
             .max_connections(settings.neo4j_max_connections)
-            .connection_timeout(Duration::from_millis(settings.neo4j_connect_timeout_ms));
+            .connection_timeout(Duration::from_millis(settings.neo4j_io_timeout_ms));
         if let Some(db) = &settings.neo4j_database {
             config = config.db(db.as_str());
         }
