@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks (and on Debian, installs) what govtrail's scripts need: cargo with rustfmt and
-# clippy, a Java 17+ runtime and Maven for the embedded development Neo4j.
+# clippy, a Java 17+ runtime and Maven for the embedded development Neo4j, and curl
+# and jq for the API documentation's examples.
 set -euo pipefail
 
 log() { printf 'prereqs: %s\n' "$*" >&2; }
@@ -8,6 +9,9 @@ missing=()
 command -v cargo >/dev/null || { log "cargo not found: install Rust (rust-version in Cargo.toml) first"; exit 1; }
 command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || missing+=(maven)
+# The API docs' examples (run by the test suite) use curl and jq.
+command -v curl >/dev/null || missing+=(curl)
+command -v jq >/dev/null || missing+=(jq)
 if (( ${#missing[@]} )); then
   if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
     log "installing ${missing[*]}"
