@@ -33,7 +33,10 @@ async fn every_curl_example_in_the_api_docs_works() {
     let markdown = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/api.md"))
         .unwrap_or_else(|e| panic!("docs/api.md: {e}"));
     let script = shell_blocks(&markdown);
-    assert!(script.lines().filter(|l| l.contains("api -X")).count() >= 30, "{script}");
+    assert!(
+        script.lines().filter(|l| l.contains("api -X")).count() >= 30,
+        "{script}"
+    );
 
     let base = app.base.clone();
     let output = tokio::task::spawn_blocking(move || {
