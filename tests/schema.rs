@@ -95,8 +95,22 @@ async fn readyz_is_503_while_neo4j_is_down_and_200_once_it_is_back() {
         wait_for_status(&app, 200, Duration::from_secs(10)).await,
         200
     );
+    let (_, admin) = common::token_for(&["governance-admin"]);
+    let create_team = |name: &'static str| {
+        app.send(
+            "POST",
+            "/v1/teams",
+            &admin,
+            Some(serde_json::json!({ "name": name })),
+            &[],
+        )
+    };
 
     neo4j.stop();
+    // Fail closed: with no way to write the entry, the change is refused.
+    let refused = create_team("written-while-down").await;
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(refused.header("retry-after").as_deref(), Some("1"));
     let down = app.get("/readyz", None).await;
     assert_eq!(down.status(), 503);
     let (_, body) = common::problem(down).await;
@@ -110,5 +124,19 @@ async fn readyz_is_503_while_neo4j_is_down_and_200_once_it_is_back() {
         wait_for_status(&app, 200, Duration::from_secs(30)).await,
         200,
         "govtrail must recover by itself once Neo4j is back"
+    );
+    let accepted = create_team("written-after-recovery").await;
+    assert_eq!(accepted.status, 201, "{}", accepted.body);
+    let refused_name = app
+        .query_column(
+            "MATCH (t:Team {name: 'written-while-down'}) RETURN count(t) AS n",
+            serde_json::json!({}),
+            "n",
+        )
+        .await;
+    assert_eq!(
+        refused_name,
+        vec![serde_json::json!(0)],
+        "nothing half-written"
     );
 }

@@ -202,6 +202,12 @@ impl PlanBuilder {
     #[must_use]
     pub fn create_other(mut self, entity_type: EntityType, mut props: Map<String, Value>) -> Self {
         props.retain(|_, v| !v.is_null());
+        // Creating the entity the change is about (a team approval on first use) is a create.
+        if entity_type == self.plan.primary.entity_type
+            && props.get("id").and_then(Value::as_str) == Some(self.plan.primary.id.as_str())
+        {
+            self.plan.created = true;
+        }
         props.insert("version".into(), json!(1));
         self.plan
             .effects

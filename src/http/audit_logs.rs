@@ -7,9 +7,9 @@ use neo4rs::query;
 use serde_json::Value;
 
 use super::AppState;
-use super::extract::{Authenticated, Path};
+use super::extract::{AuditReader, Path};
 use super::problem::ApiError;
-use crate::domain::{AuditLogId, Role};
+use crate::domain::AuditLogId;
 use crate::store::StoreError;
 
 const AUDIT_LOG_BY_ID: &str = include_str!("../../cypher/audit_log_by_id.cypher");
@@ -21,10 +21,9 @@ pub fn routes() -> Router<AppState> {
 
 async fn get_audit_log(
     State(state): State<AppState>,
-    caller: Authenticated,
+    _reader: AuditReader,
     Path(id): Path<AuditLogId>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    caller.require(&[Role::Superuser])?;
     let store = &state.store;
     let mut rows = store
         .graph()

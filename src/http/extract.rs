@@ -1,10 +1,10 @@
-//! Extractors whose rejections are problem+json: `Json`, `Path`, `Query`, and
-//! `Authenticated`, which verifies the bearer token.
+//! Extractors whose rejections are problem+json: `Path`, `Query`, `Authenticated`
+//! (verifies the bearer token) and `AuditReader` (superuser only, denials recorded);
+//! plus the JSON body parsing the governed extractor uses.
 
-use axum::body::Bytes;
+use axum::extract::FromRequestParts;
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::{StatusCode, header, request::Parts};
+use axum::http::{header, request::Parts};
 use serde::de::DeserializeOwned;
 
 use super::AppState;
@@ -12,39 +12,6 @@ use super::problem::{ApiError, FieldError};
 use crate::auth::{AuthError, Principal};
 use crate::domain::Role;
 use crate::metrics::ReasonLabels;
-
-/// A JSON body. Not `application/json` → 415; not JSON → 400; wrong shape → 422
-/// naming the field by its JSON path; over the body limit → 413.
-#[derive(Debug, Clone)]
-pub struct Json<T>(pub T);
-
-impl<T, S> FromRequest<S> for Json<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = axum::response::Response;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        use axum::response::IntoResponse;
-        if !has_json_content_type(request.headers()) {
-            return Err(ApiError::UnsupportedMediaType.into_response());
-        }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    // The bare 413 becomes a problem in `problem_for_bare_errors`.
-                    StatusCode::PAYLOAD_TOO_LARGE.into_response()
-                } else {
-                    ApiError::MalformedBody("the body could not be read".into()).into_response()
-                }
-            })?;
-        parse_json(&bytes)
-            .map(Self)
-            .map_err(IntoResponse::into_response)
-    }
-}
 
 /// Deserializes a JSON body: not JSON → 400; wrong shape → 422 naming the field by
 /// its JSON path.
@@ -182,5 +149,39 @@ impl FromRequestParts<AppState> for Authenticated {
                 .inc();
             ApiError::Unauthenticated(error)
         })
+    }
+}
+
+/// A caller allowed to read audit data (role `superuser`). Anyone else with a valid
+/// token gets 403, and the attempt is recorded as a `READ_AUDIT` entry with outcome
+/// DENIED (rate-limited per caller).
+#[derive(Debug, Clone)]
+pub struct AuditReader(pub Principal);
+
+impl FromRequestParts<AppState> for AuditReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Authenticated(principal) = Authenticated::from_request_parts(parts, state).await?;
+        let actor = crate::governance::Actor::new(principal);
+        let context = crate::governance::Context {
+            reason: None,
+            if_match: None,
+            idempotency: None,
+            correlation_id: parts
+                .extensions
+                .get::<super::middleware::CorrelationId>()
+                .map(|c| c.0.clone())
+                .unwrap_or_default(),
+        };
+        state
+            .governor
+            .authorize(&actor, crate::domain::Operation::ReadAudit, None, &context)
+            .await
+            .map_err(super::governed::to_api_error)?;
+        Ok(Self(actor.principal().clone()))
     }
 }

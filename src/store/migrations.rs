@@ -174,10 +174,35 @@ impl Migrator {
     }
 
     /// Applies every pending migration in order; returns the versions applied now.
+    ///
+    /// Replicas starting together migrate concurrently: Neo4j then reports deadlocks
+    /// or already-existing schema objects for statements another replica just ran.
+    /// Every statement is idempotent, so a failed run is simply re-run (after
+    /// re-reading what is applied) a few times before giving up.
     pub async fn run(&self, store: &Store) -> Result<Vec<i64>, MigrationError> {
+        const ATTEMPTS: u32 = 8;
+        let mut applied = Vec::new();
+        for attempt in 1..=ATTEMPTS {
+            match self.run_once(store, &mut applied).await {
+                Err(MigrationError::Store(e)) if attempt < ATTEMPTS => {
+                    tracing::warn!(error = %e, attempt, "migration interrupted; re-running");
+                    tokio::time::sleep(std::time::Duration::from_millis(100 * u64::from(attempt)))
+                        .await;
+                }
+                Err(e) => return Err(e),
+                Ok(()) => return Ok(applied),
+            }
+        }
+        Ok(applied)
+    }
+
+    async fn run_once(
+        &self,
+        store: &Store,
+        applied_now: &mut Vec<i64>,
+    ) -> Result<(), MigrationError> {
         let recorded = self.recorded(store).await?;
         let status = self.compare(&recorded)?;
-        let mut applied_now = Vec::new();
         for migration in self
             .migrations
             .iter()
@@ -222,7 +247,7 @@ impl Migrator {
             tracing::info!(version = migration.version, name = %migration.name, "applied migration");
             applied_now.push(migration.version);
         }
-        Ok(applied_now)
+        Ok(())
     }
 
     async fn recorded(&self, store: &Store) -> Result<BTreeMap<i64, (String, String)>, StoreError> {

@@ -78,9 +78,12 @@ impl TestApp {
     /// Starts govtrail with explicit settings.
     pub async fn spawn_with(settings: Settings) -> Self {
         let migrator = Migrator::embedded().unwrap_or_else(|e| panic!("migrations: {e}"));
-        let app = App::build(settings, migrator)
-            .await
-            .unwrap_or_else(|e| panic!("govtrail failed to start: {e}"));
+        let app = App::build(settings, migrator).await.unwrap_or_else(|e| {
+            panic!(
+                "govtrail failed to start: {}",
+                govtrail::http::problem::error_chain(&e)
+            )
+        });
         let addr = app
             .local_addr()
             .unwrap_or_else(|e| panic!("no address: {e}"));
@@ -273,7 +276,12 @@ impl TestApp {
         let migrator = Migrator::embedded().unwrap_or_else(|e| panic!("migrations: {e}"));
         let app = App::build(test_settings(&neo4j_uri()), migrator)
             .await
-            .unwrap_or_else(|e| panic!("govtrail failed to start: {e}"))
+            .unwrap_or_else(|e| {
+                panic!(
+                    "govtrail failed to start: {}",
+                    govtrail::http::problem::error_chain(&e)
+                )
+            })
             .map_governor(f);
         let addr = app
             .local_addr()
