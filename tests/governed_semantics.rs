@@ -624,3 +624,38 @@ async fn a_transient_lock_timeout_retries_the_whole_transaction() {
         "one entry despite two attempts"
     );
 }
+
+#[tokio::test]
+async fn a_request_that_outlives_the_time_limit_gets_a_503_problem_and_changes_nothing() {
+    let mut settings = common::test_settings(&common::neo4j_uri());
+    settings.request_timeout_ms = 500;
+    let app = TestApp::spawn_with(settings).await;
+    let (_, admin) = token_for(&["governance-admin"]);
+    let team = create_team(&app, &admin).await;
+    let graph = app.state.store.graph().clone();
+    let mut holder = graph.start_txn().await.unwrap_or_else(|e| panic!("{e}"));
+    holder
+        .run(neo4rs::query("MATCH (t:Team {id: $id}) SET t._lock = true").param("id", team.clone()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = app
+        .send(
+            "PUT",
+            &format!("/v1/teams/{team}/responsibility-areas"),
+            &admin,
+            Some(json!({"responsibilityAreas": ["too-late"]})),
+            &[],
+        )
+        .await;
+    holder.rollback().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(r.body["type"], "urn:govtrail:problem:timeout");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (version, areas, _) = team_state(&app, &team).await;
+    assert_eq!(
+        (version, areas.len()),
+        (1, 0),
+        "the abandoned change was rolled back"
+    );
+    assert_eq!(app.entry_count(&team).await, 1);
+}

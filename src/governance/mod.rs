@@ -598,22 +598,11 @@ async fn read_snapshot(
         )
         .await
         .map_err(|e| store.error(e))?;
-    let row = stream
-        .next(txn.handle())
-        .await
-        .map_err(|e| store.error(e))?
-        .ok_or_else(|| store.record(StoreError::Decode("governed read returned no row".into())))?;
+    let row = single_row(store, txn, &mut stream, "governed read").await?;
     let decode = |e: neo4rs::DeError| store.record(StoreError::Decode(e.to_string()));
     let nodes: Vec<Value> = row.get("nodes").map_err(decode)?;
     let rels: Vec<Value> = row.get("rels").map_err(decode)?;
     let idem: Option<Value> = row.get("idem").map_err(decode)?;
-    // Drain the stream so the connection is ready for the next statement.
-    while stream
-        .next(txn.handle())
-        .await
-        .map_err(|e| store.error(e))?
-        .is_some()
-    {}
     Snapshot::from_rows(nodes, rels, idem).map_err(|e| store.record(StoreError::Decode(e)).into())
 }
 
@@ -666,19 +655,9 @@ async fn write_plan(
         )
         .await
         .map_err(|e| store.error(e))?;
-    let row = stream
-        .next(txn.handle())
-        .await
-        .map_err(|e| store.error(e))?
-        .ok_or_else(|| store.record(StoreError::Decode("governed write returned no row".into())))?;
+    let row = single_row(store, txn, &mut stream, "governed write").await?;
     let audited: i64 = row.get("audited").unwrap_or(-1);
     let superseded: i64 = row.get("superseded").unwrap_or(-1);
-    while stream
-        .next(txn.handle())
-        .await
-        .map_err(|e| store.error(e))?
-        .is_some()
-    {}
     let want_audited = i64::try_from(audits.len()).unwrap_or(i64::MAX);
     let want_superseded = i64::try_from(plan.supersedes.len()).unwrap_or(i64::MAX);
     if audited != want_audited || superseded != want_superseded {
@@ -690,6 +669,28 @@ async fn write_plan(
             .into());
     }
     Ok(())
+}
+
+/// The one row a statement returns; the stream is drained so the transaction's
+/// connection is ready for the next statement.
+async fn single_row(
+    store: &Store,
+    txn: &mut Txn,
+    stream: &mut neo4rs::RowStream,
+    what: &str,
+) -> Result<neo4rs::Row, StoreError> {
+    let row = stream
+        .next(txn.handle())
+        .await
+        .map_err(|e| store.error(e))?
+        .ok_or_else(|| store.record(StoreError::Decode(format!("{what} returned no row"))))?;
+    while stream
+        .next(txn.handle())
+        .await
+        .map_err(|e| store.error(e))?
+        .is_some()
+    {}
+    Ok(row)
 }
 
 fn snapshot_ids(snapshot: &Snapshot) -> Vec<String> {

@@ -8,6 +8,7 @@ use axum::response::Response;
 use chrono::NaiveDate;
 use semver::VersionReq;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::extract::Path;
@@ -434,104 +435,104 @@ fn approval_target(team: TeamId, technology: TechnologyId) -> String {
     team_approval_id(team, technology).to_string()
 }
 
-pub(super) async fn set_time_category(
-    State(s): State<AppState>,
-    Path((team, technology)): Path<(TeamId, TechnologyId)>,
+/// Authorizes, parses `B`, and changes the team's approval record for the technology.
+async fn change_approval<B: DeserializeOwned + Reasoned>(
+    s: AppState,
+    team: TeamId,
+    technology: TechnologyId,
     mut g: Governed,
+    operation: Operation,
+    change: impl FnOnce(B) -> Result<ApprovalChange>,
 ) -> Result<Response> {
-    let body: TimeCategoryBody = g
-        .authorize(
-            &s,
-            Operation::SetTimeCategory,
-            Some(approval_target(team, technology)),
-        )
+    let body: B = g
+        .authorize(&s, operation, Some(approval_target(team, technology)))
         .await?;
     let cmd = TeamApprovalChange {
         team,
         technology,
-        change: ApprovalChange::TimeCategory(body.category),
+        change: change(body)?,
     };
     g.execute(&s, &cmd).await
+}
+
+pub(super) async fn set_time_category(
+    State(s): State<AppState>,
+    Path((team, technology)): Path<(TeamId, TechnologyId)>,
+    g: Governed,
+) -> Result<Response> {
+    change_approval(
+        s,
+        team,
+        technology,
+        g,
+        Operation::SetTimeCategory,
+        |b: TimeCategoryBody| Ok(ApprovalChange::TimeCategory(b.category)),
+    )
+    .await
 }
 
 pub(super) async fn set_eol_date(
     State(s): State<AppState>,
     Path((team, technology)): Path<(TeamId, TechnologyId)>,
-    mut g: Governed,
+    g: Governed,
 ) -> Result<Response> {
-    let body: EolDateBody = g
-        .authorize(
-            &s,
-            Operation::SetEolDate,
-            Some(approval_target(team, technology)),
-        )
-        .await?;
-    let cmd = TeamApprovalChange {
+    change_approval(
+        s,
         team,
         technology,
-        change: ApprovalChange::EolDate(body.eol_date),
-    };
-    g.execute(&s, &cmd).await
+        g,
+        Operation::SetEolDate,
+        |b: EolDateBody| Ok(ApprovalChange::EolDate(b.eol_date)),
+    )
+    .await
 }
 
 pub(super) async fn set_migration_target(
     State(s): State<AppState>,
     Path((team, technology)): Path<(TeamId, TechnologyId)>,
-    mut g: Governed,
+    g: Governed,
 ) -> Result<Response> {
-    let body: MigrationTargetBody = g
-        .authorize(
-            &s,
-            Operation::SetMigrationTarget,
-            Some(approval_target(team, technology)),
-        )
-        .await?;
-    let cmd = TeamApprovalChange {
+    change_approval(
+        s,
         team,
         technology,
-        change: ApprovalChange::MigrationTarget(body.technology_id),
-    };
-    g.execute(&s, &cmd).await
+        g,
+        Operation::SetMigrationTarget,
+        |b: MigrationTargetBody| Ok(ApprovalChange::MigrationTarget(b.technology_id)),
+    )
+    .await
 }
 
 pub(super) async fn approve_version(
     State(s): State<AppState>,
     Path((team, technology)): Path<(TeamId, TechnologyId)>,
-    mut g: Governed,
+    g: Governed,
 ) -> Result<Response> {
-    let body: ApprovalBody = g
-        .authorize(
-            &s,
-            Operation::ApproveVersion,
-            Some(approval_target(team, technology)),
-        )
-        .await?;
-    let cmd = TeamApprovalChange {
+    change_approval(
+        s,
         team,
         technology,
-        change: ApprovalChange::Approve(approval(&body)?),
-    };
-    g.execute(&s, &cmd).await
+        g,
+        Operation::ApproveVersion,
+        |b: ApprovalBody| approval(&b).map(ApprovalChange::Approve),
+    )
+    .await
 }
 
 pub(super) async fn revoke_approval(
     State(s): State<AppState>,
     Path((team, technology)): Path<(TeamId, TechnologyId)>,
-    mut g: Governed,
+    g: Governed,
 ) -> Result<Response> {
-    let body: ApprovalBody = g
-        .authorize(
-            &s,
-            Operation::RevokeApproval,
-            Some(approval_target(team, technology)),
-        )
-        .await?;
-    let cmd = TeamApprovalChange {
+    change_approval(
+        s,
         team,
         technology,
-        change: ApprovalChange::Revoke(approval(&body)?),
-    };
-    g.execute(&s, &cmd).await
+        g,
+        Operation::RevokeApproval,
+        |b: ApprovalBody| approval(&b).map(ApprovalChange::Revoke),
+    )
+    .await
 }
 
 // ------------------------------------------------------------------ teams

@@ -77,13 +77,23 @@ impl TestApp {
 
     /// Starts govtrail with explicit settings.
     pub async fn spawn_with(settings: Settings) -> Self {
+        Self::start(settings, |g| g).await
+    }
+
+    async fn start(
+        settings: Settings,
+        governor: impl FnOnce(govtrail::governance::Governor) -> govtrail::governance::Governor,
+    ) -> Self {
         let migrator = Migrator::embedded().unwrap_or_else(|e| panic!("migrations: {e}"));
-        let app = App::build(settings, migrator).await.unwrap_or_else(|e| {
-            panic!(
-                "govtrail failed to start: {}",
-                govtrail::http::problem::error_chain(&e)
-            )
-        });
+        let app = App::build(settings, migrator)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "govtrail failed to start: {}",
+                    govtrail::http::problem::error_chain(&e)
+                )
+            })
+            .map_governor(governor);
         let addr = app
             .local_addr()
             .unwrap_or_else(|e| panic!("no address: {e}"));
@@ -273,30 +283,7 @@ impl TestApp {
     pub async fn spawn_with_governor(
         f: impl FnOnce(govtrail::governance::Governor) -> govtrail::governance::Governor,
     ) -> Self {
-        let migrator = Migrator::embedded().unwrap_or_else(|e| panic!("migrations: {e}"));
-        let app = App::build(test_settings(&neo4j_uri()), migrator)
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "govtrail failed to start: {}",
-                    govtrail::http::problem::error_chain(&e)
-                )
-            })
-            .map_governor(f);
-        let addr = app
-            .local_addr()
-            .unwrap_or_else(|e| panic!("no address: {e}"));
-        let state = app.state().clone();
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(app.run_until(async {
-            let _ = stopped.await;
-        }));
-        Self {
-            base: format!("http://{addr}"),
-            http: reqwest::Client::new(),
-            state,
-            stop: Some(stop),
-        }
+        Self::start(test_settings(&neo4j_uri()), f).await
     }
 
     /// Sends `method path` with a bearer token, an optional JSON body and extra headers.
