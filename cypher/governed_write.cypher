@@ -35,8 +35,16 @@ CALL () {
 }
 MERGE (u:User {id: $actor.id})
   ON CREATE SET u:Governed, u.version = 1
-SET u.displayName = coalesce($actor.displayName, u.displayName),
-    u.email = coalesce($actor.email, u.email)
+WITH u
+// Write name and email only when they changed: a SET takes the actor's write lock
+// until commit, which would serialize every concurrent change by the same caller.
+CALL (u) {
+  WITH u
+  WHERE coalesce(u.displayName, '') <> coalesce($actor.displayName, u.displayName, '')
+     OR coalesce(u.email, '') <> coalesce($actor.email, u.email, '')
+  SET u.displayName = coalesce($actor.displayName, u.displayName),
+      u.email = coalesce($actor.email, u.email)
+}
 CREATE (e:AuditLog)
 SET e = $entry, e.timestamp = datetime($entry.timestamp)
 CREATE (e)-[:PERFORMED_BY]->(u)
