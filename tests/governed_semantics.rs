@@ -659,3 +659,37 @@ async fn a_request_that_outlives_the_time_limit_gets_a_503_problem_and_changes_n
     );
     assert_eq!(app.entry_count(&team).await, 1);
 }
+
+#[tokio::test]
+async fn a_keyed_noop_replays_as_a_noop_even_after_the_state_moved_on() {
+    let app = TestApp::spawn().await;
+    let (_, admin) = token_for(&["governance-admin"]);
+    let team = create_team(&app, &admin).await;
+    let user = unique("u");
+    let path = format!("/v1/teams/{team}/members/{user}");
+    assert_eq!(app.send("PUT", &path, &admin, None, &[]).await.status, 200);
+    let key = uuid::Uuid::new_v4().to_string();
+    let noop = app
+        .send("PUT", &path, &admin, None, &[("Idempotency-Key", &key)])
+        .await;
+    assert_eq!(noop.body["changed"], json!(false));
+    let removed = app
+        .send(
+            "DELETE",
+            &path,
+            &admin,
+            Some(json!({"reason": "moved"})),
+            &[],
+        )
+        .await;
+    assert_eq!(removed.body["changed"], json!(true));
+    // The client retries its earlier (no-op) request with the same key.
+    let retry = app
+        .send("PUT", &path, &admin, None, &[("Idempotency-Key", &key)])
+        .await;
+    assert_eq!(retry.body, noop.body, "the first answer, not a new change");
+    assert_eq!(retry.header("idempotent-replayed").as_deref(), Some("true"));
+    let (_, _, members) = team_state(&app, &team).await;
+    assert!(members.is_empty(), "the retry did not re-add the member");
+    assert_eq!(app.entry_count(&team).await, 3, "create, add, remove");
+}

@@ -30,6 +30,7 @@ pub use snapshot::{Node, Snapshot, StoredResponse, Targets};
 const GOVERNED_READ: &str = include_str!("../../cypher/governed_read.cypher");
 const GOVERNED_WRITE: &str = include_str!("../../cypher/governed_write.cypher");
 const DENIED_WRITE: &str = include_str!("../../cypher/denied_write.cypher");
+const IDEMPOTENCY_STORE: &str = include_str!("../../cypher/idempotency_store.cypher");
 const INJECTED_FAILURE: &str = include_str!("../../cypher/injected_failure.cypher");
 
 /// Longest accepted `reason`, in characters.
@@ -350,7 +351,19 @@ impl Governor {
             entry_id: AuditLogId::from(uuid::Uuid::now_v7()),
         };
         let plan = match command.decide(&snapshot, &stamp)? {
-            Decision::NoOp(noop) => return Ok((noop_answer(command.operation(), &noop), false)),
+            Decision::NoOp(noop) => {
+                let answer = noop_answer(command.operation(), &noop);
+                // A keyed no-op still remembers its answer, so a retry of the same request
+                // after the state moved on replays "nothing changed" instead of acting.
+                // Nothing governed is written and no entry is made.
+                let Some(record) = idempotency_record(context, idem_id, &answer) else {
+                    return Ok((answer, false));
+                };
+                txn.run(query(IDEMPOTENCY_STORE).param("idem", to_bolt(record)))
+                    .await
+                    .map_err(|e| store.error(e))?;
+                return Ok((answer, true));
+            }
             Decision::Apply(plan) => plan,
         };
         let related: Vec<String> = plan
@@ -377,16 +390,7 @@ impl Governor {
             stamp,
         );
         let answer = applied_answer(command.operation(), &plan, &entry);
-        let idem = match (&context.idempotency, idem_id) {
-            (Some(i), Some(id)) => json!({
-                "id": id,
-                "requestHash": i.request_hash,
-                "status": answer.status,
-                "body": answer.body.to_string(),
-                "etag": answer.etag,
-            }),
-            _ => Value::Null,
-        };
+        let idem = idempotency_record(context, idem_id, &answer).unwrap_or(Value::Null);
         write_plan(store, txn, &plan, &entry, actor, &snapshot, idem).await?;
         if self.faults.fail_after_write {
             txn.run(query(INJECTED_FAILURE).param("entryId", entry.id.to_string()))
@@ -563,6 +567,18 @@ fn applied_answer(operation: Operation, plan: &Plan, entry: &AuditEntry) -> Answ
         etag: Some(etag(plan.version)),
         replayed: false,
     }
+}
+
+/// The idempotency record of `answer`, when the request carried a key.
+fn idempotency_record(context: &Context, id: Option<String>, answer: &Answer) -> Option<Value> {
+    let (key, id) = (context.idempotency.as_ref()?, id?);
+    Some(json!({
+        "id": id,
+        "requestHash": key.request_hash,
+        "status": answer.status,
+        "body": answer.body.to_string(),
+        "etag": answer.etag,
+    }))
 }
 
 /// Strong `ETag` of a version.
