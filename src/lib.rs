@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod governance;
+pub mod history;
 pub mod http;
 pub mod metrics;
 pub mod store;

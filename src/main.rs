@@ -31,6 +31,10 @@ enum Command {
     Serve,
     /// Apply pending schema migrations and exit.
     Migrate,
+    /// Replay every governed entity's audit entries and compare the result with the
+    /// live graph (DESIGN invariant 3). Prints one JSON line per mismatching entity on
+    /// stdout and a summary on stderr; exits 1 if any entity disagrees.
+    CheckReplay,
     /// Print a development JWT signed with the HS256 development secret
     /// (GOVTRAIL_AUTH_HS256_SECRET). Refuses when no development secret is set.
     Token {
@@ -85,6 +89,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve => runtime.block_on(serve(settings)),
         Command::Migrate => runtime.block_on(migrate(settings)),
+        Command::CheckReplay => match runtime.block_on(check_replay(settings)) {
+            Ok(0) => Ok(()),
+            Ok(_) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
         Command::Token { .. } => Ok(()),
     };
     match result {
@@ -104,18 +113,43 @@ async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-async fn migrate(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
+/// Connects and waits for Neo4j, for the commands that run without the HTTP server.
+async fn connect(settings: &Settings) -> Result<Store, Box<dyn std::error::Error>> {
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = govtrail::metrics::Metrics::register(&mut registry);
-    let store = Store::connect(&settings, metrics)?;
+    let store = Store::connect(settings, metrics)?;
     store
         .wait_until_reachable(std::time::Duration::from_secs(
             settings.neo4j_startup_wait_secs,
         ))
         .await?;
+    Ok(store)
+}
+
+async fn migrate(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
+    let store = connect(&settings).await?;
     let applied = Migrator::embedded()?.run(&store).await?;
     tracing::info!(applied = ?applied, "schema is current");
     Ok(())
+}
+
+async fn check_replay(settings: Settings) -> Result<usize, Box<dyn std::error::Error>> {
+    let store = connect(&settings).await?;
+    let summary = govtrail::history::replay::check_all(&store, |mismatch| {
+        #[expect(
+            clippy::print_stdout,
+            reason = "the mismatches are this command's output"
+        )]
+        {
+            println!("{}", serde_json::to_string(mismatch).unwrap_or_default());
+        }
+    })
+    .await?;
+    eprintln!(
+        "check-replay: {} entities checked, {} inconsistent",
+        summary.checked, summary.mismatches
+    );
+    Ok(summary.mismatches)
 }
 
 fn token(

@@ -1,10 +1,10 @@
 //! The HTTP interface: application state, the router with its layers, and the
 //! server lifecycle (bind, serve, graceful shutdown).
 
-mod audit_logs;
 pub mod catalog;
 pub mod extract;
 pub mod governed;
+mod history;
 mod me;
 pub mod middleware;
 mod mutations;
@@ -62,7 +62,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ops::routes())
         .merge(me::routes())
-        .merge(audit_logs::routes())
+        .merge(history::routes())
         .merge(catalog::routes())
         .fallback(|| async { ApiError::RouteNotFound })
         .layer(

@@ -1,0 +1,302 @@
+//! Superuser reads of the audit trail: one entry, the filtered feed, an entity's
+//! history, its state as of an instant (or replay beside the live graph), its approval
+//! lineage, and an actor's activity. Every route takes an [`AuditReader`]: anyone else
+//! gets 403 and the attempt is recorded.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use neo4rs::query;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::extract::{AuditReader, Path, Query};
+use super::problem::{ApiError, FieldError};
+use crate::domain::{AuditLogId, Category, EntityType, Operation, Outcome, Source, UserId};
+use crate::history::{
+    self, Cursor, DEFAULT_LIMIT, Filters, MAX_LIMIT, Order, Page, PageRequest, Scope, lineage,
+    replay,
+};
+use crate::store::StoreError;
+
+const AUDIT_LOG_BY_ID: &str = include_str!("../../cypher/audit_log_by_id.cypher");
+
+/// Routes of this module.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/audit-logs", get(get_feed))
+        .route("/v1/audit-logs/{id}", get(get_audit_log))
+        .route("/v1/entities/{type}/{id}/history", get(get_history))
+        .route("/v1/entities/{type}/{id}/state", get(get_state))
+        .route("/v1/entities/{type}/{id}/lineage", get(get_lineage))
+        .route("/v1/users/{id}/activity", get(get_activity))
+}
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+fn bad(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::InvalidParameters(vec![FieldError::new(field, message)])
+}
+
+fn parse<T: std::str::FromStr>(field: &str, value: Option<&String>) -> Result<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .map(|v| v.parse::<T>().map_err(|e| bad(field, e.to_string())))
+        .transpose()
+}
+
+fn instant(field: &str, value: Option<&String>) -> Result<Option<DateTime<Utc>>> {
+    value
+        .map(|v| {
+            DateTime::parse_from_rfc3339(v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| {
+                    bad(
+                        field,
+                        "must be an RFC 3339 timestamp, e.g. 2026-11-25T10:00:00Z",
+                    )
+                })
+        })
+        .transpose()
+}
+
+fn text(field: &str, value: Option<&String>) -> Result<Option<String>> {
+    match value {
+        Some(v) if v.is_empty() || v.chars().count() > 256 => {
+            Err(bad(field, "must be 1 to 256 characters"))
+        }
+        other => Ok(other.cloned()),
+    }
+}
+
+/// Filters and paging shared by the list routes; all optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ListQuery {
+    entity_type: Option<String>,
+    entity_id: Option<String>,
+    operation: Option<String>,
+    user_id: Option<String>,
+    source: Option<String>,
+    outcome: Option<String>,
+    category: Option<String>,
+    correlation_id: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    order: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+impl ListQuery {
+    fn page_request(&self, scope: Scope) -> Result<PageRequest> {
+        let filters = Filters {
+            entity_type: parse::<EntityType>("entityType", self.entity_type.as_ref())?,
+            entity_id: text("entityId", self.entity_id.as_ref())?,
+            operation: parse::<Operation>("operation", self.operation.as_ref())?,
+            user_id: text("userId", self.user_id.as_ref())?,
+            source: parse::<Source>("source", self.source.as_ref())?,
+            outcome: parse::<Outcome>("outcome", self.outcome.as_ref())?,
+            category: parse::<Category>("category", self.category.as_ref())?,
+            correlation_id: text("correlationId", self.correlation_id.as_ref())?,
+            from: instant("from", self.from.as_ref())?,
+            to: instant("to", self.to.as_ref())?,
+        };
+        if let (Some(from), Some(to)) = (filters.from, filters.to)
+            && from > to
+        {
+            return Err(bad("from", "must not be after `to`"));
+        }
+        let order = match self.order.as_deref() {
+            None | Some("desc") => Order::Desc,
+            Some("asc") => Order::Asc,
+            Some(_) => return Err(bad("order", "must be `asc` or `desc`")),
+        };
+        let limit = match &self.limit {
+            None => DEFAULT_LIMIT,
+            Some(l) => l
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| bad("limit", format!("must be an integer from 1 to {MAX_LIMIT}")))?,
+        };
+        let cursor = self
+            .cursor
+            .as_deref()
+            .map(|c| {
+                Cursor::decode(c, &scope, &filters, order).map_err(|e| bad("cursor", e.to_string()))
+            })
+            .transpose()?;
+        Ok(PageRequest {
+            scope,
+            filters,
+            order,
+            limit,
+            cursor,
+        })
+    }
+}
+
+/// `{type}/{id}` of an entity route: a known type, and a UUID (or a subject for users).
+fn entity(type_text: &str, id: &str) -> Result<(EntityType, String)> {
+    let entity_type: EntityType = type_text
+        .parse()
+        .map_err(|e: crate::domain::UnknownValue| bad("type", e.to_string()))?;
+    let id = if entity_type == EntityType::User {
+        UserId::parse(id)
+            .map_err(|e| bad("id", e.to_string()))?
+            .to_string()
+    } else {
+        uuid::Uuid::parse_str(id)
+            .map_err(|_| bad("id", "must be a UUID"))?
+            .hyphenated()
+            .to_string()
+    };
+    Ok((entity_type, id))
+}
+
+async fn get_feed(
+    State(s): State<AppState>,
+    _: AuditReader,
+    Query(q): Query<ListQuery>,
+) -> Result<axum::Json<Page>> {
+    let request = q.page_request(Scope::All)?;
+    Ok(axum::Json(history::page(&s.store, &request).await?))
+}
+
+async fn get_history(
+    State(s): State<AppState>,
+    _: AuditReader,
+    Path((type_text, id)): Path<(String, String)>,
+    Query(q): Query<ListQuery>,
+) -> Result<axum::Json<Page>> {
+    let (entity_type, id) = entity(&type_text, &id)?;
+    let request = q.page_request(Scope::Entity(entity_type, id))?;
+    Ok(axum::Json(history::page(&s.store, &request).await?))
+}
+
+async fn get_activity(
+    State(s): State<AppState>,
+    _: AuditReader,
+    Path(id): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<axum::Json<Page>> {
+    let id = UserId::parse(&id).map_err(|e| bad("id", e.to_string()))?;
+    let request = q.page_request(Scope::Actor(id.to_string()))?;
+    Ok(axum::Json(history::page(&s.store, &request).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateQuery {
+    at: Option<String>,
+}
+
+/// With `at`: the state replayed from entries up to that instant. Without: the
+/// replayed current state beside the live graph, with a `consistent` flag.
+async fn get_state(
+    State(s): State<AppState>,
+    _: AuditReader,
+    Path((type_text, id)): Path<(String, String)>,
+    Query(q): Query<StateQuery>,
+) -> Result<axum::Json<Value>> {
+    let (entity_type, id) = entity(&type_text, &id)?;
+    let at = instant("at", q.at.as_ref())?;
+    let exists = replay::live(&s.store, entity_type, &id).await?.is_some();
+    if !exists {
+        return Err(ApiError::EntityNotFound(vec![FieldError::new(
+            "id",
+            format!("{entity_type} {id} does not exist"),
+        )]));
+    }
+    if let Some(at) = at {
+        let entries = replay::entries(&s.store, entity_type, &id, Some(at)).await?;
+        let state = replay::fold(&id, entity_type, &entries);
+        return Ok(axum::Json(json!({
+            "entityType": entity_type,
+            "entityId": id,
+            "at": at,
+            "state": state,
+            "entries": entries.len(),
+            "lastEntryId": entries.last().map(|e| e.id.clone()),
+        })));
+    }
+    let comparison = replay::compare(&s.store, entity_type, &id).await?;
+    Ok(axum::Json(json!({
+        "entityType": entity_type,
+        "entityId": id,
+        "replayed": comparison.replayed,
+        "live": comparison.live,
+        "consistent": comparison.consistent,
+        "differingFields": comparison.differing_fields,
+        "entries": comparison.entries,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LineageQuery {
+    depth: Option<String>,
+}
+
+async fn get_lineage(
+    State(s): State<AppState>,
+    _: AuditReader,
+    Path((type_text, id)): Path<(String, String)>,
+    Query(q): Query<LineageQuery>,
+) -> Result<axum::Json<lineage::Lineage>> {
+    let (entity_type, id) = entity(&type_text, &id)?;
+    let depth = match q.depth.as_deref() {
+        None => 2,
+        Some(d) => d
+            .parse::<u8>()
+            .ok()
+            .filter(|d| (1..=lineage::MAX_DEPTH).contains(d))
+            .ok_or_else(|| {
+                bad(
+                    "depth",
+                    format!("must be an integer from 1 to {}", lineage::MAX_DEPTH),
+                )
+            })?,
+    };
+    if replay::live(&s.store, entity_type, &id).await?.is_none() {
+        return Err(ApiError::EntityNotFound(vec![FieldError::new(
+            "id",
+            format!("{entity_type} {id} does not exist"),
+        )]));
+    }
+    Ok(axum::Json(
+        lineage::lineage(&s.store, entity_type, &id, depth).await?,
+    ))
+}
+
+async fn get_audit_log(
+    State(state): State<AppState>,
+    _: AuditReader,
+    Path(id): Path<AuditLogId>,
+) -> Result<axum::Json<Value>> {
+    let store = &state.store;
+    let mut rows = store
+        .graph()
+        .execute_read(query(AUDIT_LOG_BY_ID).param("id", id.to_string()))
+        .await
+        .map_err(|e| store.error(e))?;
+    let row = rows
+        .next()
+        .await
+        .map_err(|e| store.error(e))?
+        .ok_or(ApiError::NotFound("audit log entry"))?;
+    let decode = |e: neo4rs::DeError| store.record(StoreError::Decode(e.to_string()));
+    let entry: Value = row.get("entry").map_err(decode)?;
+    let actor: Option<String> = row.get("actorName").map_err(decode)?;
+    let audits: Value = row.get("audits").map_err(decode)?;
+    Ok(axum::Json(history::entry_view(
+        entry,
+        actor.as_deref(),
+        audits,
+    )))
+}
