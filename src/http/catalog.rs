@@ -2,14 +2,15 @@
 //! reason rule, category and severity, served at `GET /v1/catalog`. The governed
 //! routes are built from this table, so a write route cannot exist outside it.
 
-use axum::Router;
 use axum::routing::{MethodRouter, delete, get, post, put};
 use serde::Serialize;
+use utoipa::openapi::{RefOr, schema::Schema};
+use utoipa::{PartialSchema, ToSchema};
 
-use super::AppState;
 use super::extract::Authenticated;
 use super::mutations as m;
 use super::problem::ApiError;
+use super::{Access, AppState, RouteDoc};
 use crate::domain::{EntityType, Operation, Role};
 
 /// One catalog row.
@@ -22,16 +23,19 @@ pub struct CatalogEntry {
     pub path: &'static str,
     /// Entity types the entry audits.
     pub entity_types: &'static [EntityType],
+    /// Name and JSON schema of the request body.
+    pub body: fn() -> (String, RefOr<Schema>),
     route: fn() -> MethodRouter<AppState>,
 }
 
 macro_rules! entry {
-    ($op:ident, $method:ident, $path:literal, [$($t:ident),+], $handler:path) => {
+    ($op:ident, $method:ident, $path:literal, [$($t:ident),+], $handler:path, $body:ty) => {
         CatalogEntry {
             operation: Operation::$op,
             method: method_name!($method),
             path: $path,
             entity_types: &[$(EntityType::$t),+],
+            body: || (<$body as ToSchema>::name().into_owned(), <$body as PartialSchema>::schema()),
             route: || $method($handler),
         }
     };
@@ -59,198 +63,240 @@ pub static CATALOG: &[CatalogEntry] = &[
         post,
         "/v1/version-constraints",
         [VersionConstraint, Technology],
-        m::create_constraint
+        m::create_constraint,
+        m::CreateConstraintBody
     ),
     entry!(
         ChangeConstraintRange,
         put,
         "/v1/version-constraints/{id}/range",
         [VersionConstraint],
-        m::change_constraint_range
+        m::change_constraint_range,
+        m::RangeBody
     ),
     entry!(
         Activate,
         post,
         "/v1/version-constraints/{id}/activate",
         [VersionConstraint],
-        m::activate_constraint
+        m::activate_constraint,
+        m::ReasonOnly
     ),
     entry!(
         Deactivate,
         post,
         "/v1/version-constraints/{id}/deactivate",
         [VersionConstraint],
-        m::deactivate_constraint
+        m::deactivate_constraint,
+        m::ReasonOnly
     ),
     entry!(
         Archive,
         post,
         "/v1/version-constraints/{id}/archive",
         [VersionConstraint],
-        m::archive_constraint
+        m::archive_constraint,
+        m::ReasonOnly
     ),
     entry!(
         DeleteConstraint,
         delete,
         "/v1/version-constraints/{id}",
         [VersionConstraint],
-        m::delete_constraint
+        m::delete_constraint,
+        m::ReasonOnly
     ),
     entry!(
         ApplyConstraintToTeam,
         put,
         "/v1/version-constraints/{id}/teams/{team_id}",
         [VersionConstraint, Team],
-        m::apply_constraint_to_team
+        m::apply_constraint_to_team,
+        m::ReasonOnly
     ),
     entry!(
         RemoveConstraintFromTeam,
         delete,
         "/v1/version-constraints/{id}/teams/{team_id}",
         [VersionConstraint, Team],
-        m::remove_constraint_from_team
+        m::remove_constraint_from_team,
+        m::ReasonOnly
     ),
     entry!(
         AllowLicense,
         post,
         "/v1/licenses/{spdx_id}/allow",
         [License],
-        m::allow_license
+        m::allow_license,
+        m::ReasonOnly
     ),
     entry!(
         DenyLicense,
         post,
         "/v1/licenses/{spdx_id}/deny",
         [License],
-        m::deny_license
+        m::deny_license,
+        m::ReasonOnly
     ),
     entry!(
         EnableLicenseWhitelist,
         post,
         "/v1/license-policy/whitelist/enable",
         [LicensePolicy],
-        m::enable_whitelist
+        m::enable_whitelist,
+        m::ReasonOnly
     ),
     entry!(
         DisableLicenseWhitelist,
         post,
         "/v1/license-policy/whitelist/disable",
         [LicensePolicy],
-        m::disable_whitelist
+        m::disable_whitelist,
+        m::ReasonOnly
     ),
     entry!(
         CreateTechnology,
         post,
         "/v1/technologies",
         [Technology],
-        m::create_technology
+        m::create_technology,
+        m::CreateTechnologyBody
     ),
     entry!(
         RetireTechnology,
         post,
         "/v1/technologies/{id}/retire",
         [Technology],
-        m::retire_technology
+        m::retire_technology,
+        m::ReasonOnly
     ),
     entry!(
         ChangeRiskLevel,
         put,
         "/v1/technologies/{id}/risk-level",
         [Technology],
-        m::change_risk_level
+        m::change_risk_level,
+        m::RiskLevelBody
     ),
     entry!(
         SetTimeCategory,
         put,
         "/v1/teams/{team_id}/technologies/{technology_id}/time-category",
         [TeamApproval, Team, Technology],
-        m::set_time_category
+        m::set_time_category,
+        m::TimeCategoryBody
     ),
     entry!(
         SetEolDate,
         put,
         "/v1/teams/{team_id}/technologies/{technology_id}/eol-date",
         [TeamApproval, Team, Technology],
-        m::set_eol_date
+        m::set_eol_date,
+        m::EolDateBody
     ),
     entry!(
         SetMigrationTarget,
         put,
         "/v1/teams/{team_id}/technologies/{technology_id}/migration-target",
         [TeamApproval, Team, Technology],
-        m::set_migration_target
+        m::set_migration_target,
+        m::MigrationTargetBody
     ),
     entry!(
         ApproveVersion,
         post,
         "/v1/teams/{team_id}/technologies/{technology_id}/approvals",
         [TeamApproval, Team, Technology, Version],
-        m::approve_version
+        m::approve_version,
+        m::ApprovalBody
     ),
     entry!(
         RevokeApproval,
         post,
         "/v1/teams/{team_id}/technologies/{technology_id}/approvals/revoke",
         [TeamApproval, Team, Technology],
-        m::revoke_approval
+        m::revoke_approval,
+        m::ApprovalBody
     ),
-    entry!(CreateTeam, post, "/v1/teams", [Team], m::create_team),
-    entry!(DeleteTeam, delete, "/v1/teams/{id}", [Team], m::delete_team),
+    entry!(
+        CreateTeam,
+        post,
+        "/v1/teams",
+        [Team],
+        m::create_team,
+        m::CreateTeamBody
+    ),
+    entry!(
+        DeleteTeam,
+        delete,
+        "/v1/teams/{id}",
+        [Team],
+        m::delete_team,
+        m::ReasonOnly
+    ),
     entry!(
         ChangeResponsibilityAreas,
         put,
         "/v1/teams/{id}/responsibility-areas",
         [Team],
-        m::change_responsibility_areas
+        m::change_responsibility_areas,
+        m::AreasBody
     ),
     entry!(
         AddTeamMember,
         put,
         "/v1/teams/{id}/members/{user_id}",
         [Team, User],
-        m::add_team_member
+        m::add_team_member,
+        m::ReasonOnly
     ),
     entry!(
         RemoveTeamMember,
         delete,
         "/v1/teams/{id}/members/{user_id}",
         [Team, User],
-        m::remove_team_member
+        m::remove_team_member,
+        m::ReasonOnly
     ),
     entry!(
         CreateSystem,
         post,
         "/v1/systems",
         [System, Team],
-        m::create_system
+        m::create_system,
+        m::CreateSystemBody
     ),
     entry!(
         AssignSystemOwner,
         put,
         "/v1/systems/{id}/owner",
         [System, Team],
-        m::assign_system_owner
+        m::assign_system_owner,
+        m::OwnerBody
     ),
     entry!(
         ChangeCriticality,
         put,
         "/v1/systems/{id}/criticality",
         [System],
-        m::change_criticality
+        m::change_criticality,
+        m::CriticalityBody
     ),
     entry!(
         AssignSteward,
         put,
         "/v1/technologies/{id}/steward",
         [Technology, User],
-        m::assign_steward
+        m::assign_steward,
+        m::StewardBody
     ),
     entry!(
         RemoveSteward,
         delete,
         "/v1/technologies/{id}/steward",
         [Technology, User],
-        m::remove_steward
+        m::remove_steward,
+        m::ReasonOnly
     ),
 ];
 
@@ -275,14 +321,22 @@ pub const NOT_AUDITED: &[(&str, &str)] = &[
     ),
 ];
 
-/// The governed routes, one per catalog entry (routes on one path are merged).
-pub fn routes() -> Router<AppState> {
-    let mut router = Router::new().route("/v1/catalog", get(get_catalog));
-    for entry in CATALOG {
-        router = router.route(entry.path, (entry.route)());
+impl CatalogEntry {
+    /// The entry's handler on its method.
+    pub fn method_router(&self) -> MethodRouter<AppState> {
+        (self.route)()
     }
-    router
 }
+
+/// The catalog's own route.
+pub const ROUTES: &[RouteDoc] = &[RouteDoc {
+    path: "/v1/catalog",
+    summary: "Every governed operation with its roles, reason rule, category and severity, and what is not audited",
+    tag: "catalog",
+    access: Access::AnyRole,
+    query: &[],
+    route: || get(get_catalog),
+}];
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

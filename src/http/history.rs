@@ -3,7 +3,6 @@
 //! lineage, and an actor's activity. Every route takes an [`AuditReader`]: anyone else
 //! gets 403 and the attempt is recorded.
 
-use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
@@ -11,9 +10,9 @@ use neo4rs::query;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
 use super::extract::{AuditReader, Path, Query};
 use super::problem::{ApiError, FieldError};
+use super::{Access, AppState, RouteDoc};
 use crate::domain::{AuditLogId, Category, EntityType, Operation, Outcome, Source, UserId};
 use crate::history::{
     self, Cursor, DEFAULT_LIMIT, Filters, MAX_LIMIT, Order, Page, PageRequest, Scope, lineage,
@@ -23,16 +22,76 @@ use crate::store::StoreError;
 
 const AUDIT_LOG_BY_ID: &str = include_str!("../../cypher/audit_log_by_id.cypher");
 
+const LIST_QUERY: &[(&str, &str)] = &[
+    ("entityType", "primary entity type, e.g. Team"),
+    ("entityId", "primary entity id"),
+    ("operation", "operation code, e.g. ADD_TEAM_MEMBER"),
+    ("userId", "acting user id"),
+    ("source", "API, SBOM or System"),
+    ("outcome", "SUCCEEDED, DENIED or REJECTED"),
+    ("category", "catalog category, e.g. team-membership"),
+    ("correlationId", "correlation id of the request"),
+    ("from", "inclusive lower bound, RFC 3339"),
+    ("to", "inclusive upper bound, RFC 3339"),
+    ("order", "desc (newest first, default) or asc"),
+    ("limit", "entries per page, 1 to 500 (default 50)"),
+    ("cursor", "nextCursor of the previous page"),
+];
+
 /// Routes of this module.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/audit-logs", get(get_feed))
-        .route("/v1/audit-logs/{id}", get(get_audit_log))
-        .route("/v1/entities/{type}/{id}/history", get(get_history))
-        .route("/v1/entities/{type}/{id}/state", get(get_state))
-        .route("/v1/entities/{type}/{id}/lineage", get(get_lineage))
-        .route("/v1/users/{id}/activity", get(get_activity))
-}
+pub const ROUTES: &[RouteDoc] = &[
+    RouteDoc {
+        path: "/v1/audit-logs",
+        summary: "The audit feed, filtered and cursor-paginated",
+        tag: "audit",
+        access: Access::Superuser,
+        query: LIST_QUERY,
+        route: || get(get_feed),
+    },
+    RouteDoc {
+        path: "/v1/audit-logs/{id}",
+        summary: "One audit entry",
+        tag: "audit",
+        access: Access::Superuser,
+        query: &[],
+        route: || get(get_audit_log),
+    },
+    RouteDoc {
+        path: "/v1/entities/{type}/{id}/history",
+        summary: "Every entry that audits the entity (as primary or related entity)",
+        tag: "audit",
+        access: Access::Superuser,
+        query: LIST_QUERY,
+        route: || get(get_history),
+    },
+    RouteDoc {
+        path: "/v1/entities/{type}/{id}/state",
+        summary: "Governed state replayed from entries: as of `at`, or now beside the live graph with a `consistent` flag",
+        tag: "audit",
+        access: Access::Superuser,
+        query: &[(
+            "at",
+            "RFC 3339 instant; omit to compare the replayed current state with the live graph",
+        )],
+        route: || get(get_state),
+    },
+    RouteDoc {
+        path: "/v1/entities/{type}/{id}/lineage",
+        summary: "The decisions behind the entity's approval state, as a JSON graph and Mermaid text",
+        tag: "audit",
+        access: Access::Superuser,
+        query: &[("depth", "1 to 3 hops of related decisions (default 2)")],
+        route: || get(get_lineage),
+    },
+    RouteDoc {
+        path: "/v1/users/{id}/activity",
+        summary: "What one actor did, filtered and cursor-paginated",
+        tag: "audit",
+        access: Access::Superuser,
+        query: LIST_QUERY,
+        route: || get(get_activity),
+    },
+];
 
 type Result<T> = std::result::Result<T, ApiError>;
 

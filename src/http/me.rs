@@ -1,19 +1,23 @@
 //! `GET /v1/me`: who the token says the caller is. Proves the authentication chain
 //! end to end; requires at least one govtrail role.
 
-use axum::Router;
 use axum::routing::get;
 use serde::Serialize;
 
-use super::AppState;
 use super::extract::Authenticated;
 use super::problem::ApiError;
+use super::{Access, RouteDoc};
 use crate::domain::{Role, Source};
 
 /// Routes of this module.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/me", get(get_me))
-}
+pub const ROUTES: &[RouteDoc] = &[RouteDoc {
+    path: "/v1/me",
+    summary: "Who the bearer token says the caller is (user id, roles, source)",
+    tag: "authentication",
+    access: Access::AnyRole,
+    query: &[],
+    route: || get(get_me),
+}];
 
 /// The caller as govtrail sees it. No email: PII is kept off responses and logs.
 #[derive(Debug, Serialize)]

@@ -8,6 +8,7 @@ mod history;
 mod me;
 pub mod middleware;
 mod mutations;
+pub mod openapi;
 mod ops;
 pub mod problem;
 
@@ -54,16 +55,58 @@ pub struct AppState {
     pub settings: Arc<Settings>,
 }
 
-/// The router with every route and layer. Every route is listed in one place here.
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No token needed.
+    Public,
+    /// Any caller holding a govtrail role.
+    AnyRole,
+    /// Role `superuser` only (audit data); other callers' attempts are recorded.
+    Superuser,
+}
+
+/// A route that is not a governed mutation. The router and the OpenAPI document are
+/// both built from these tables (and from the operation catalog for mutations), so a
+/// route cannot exist undocumented.
+pub struct RouteDoc {
+    /// Route template.
+    pub path: &'static str,
+    /// One-line summary.
+    pub summary: &'static str,
+    /// OpenAPI tag.
+    pub tag: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// Query parameters: (name, description).
+    pub query: &'static [(&'static str, &'static str)],
+    /// The `GET` handler.
+    pub route: fn() -> axum::routing::MethodRouter<AppState>,
+}
+
+/// Every read route, by module.
+pub fn read_routes() -> impl Iterator<Item = &'static RouteDoc> {
+    ops::ROUTES
+        .iter()
+        .chain(me::ROUTES)
+        .chain(catalog::ROUTES)
+        .chain(history::ROUTES)
+        .chain(openapi::ROUTES)
+}
+
+/// The router with every route and layer.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.body_limit_bytes;
     let timeout = state.settings.request_timeout();
     let request_id = HeaderName::from_static(middleware::REQUEST_ID);
-    Router::new()
-        .merge(ops::routes())
-        .merge(me::routes())
-        .merge(history::routes())
-        .merge(catalog::routes())
+    let mut routes = Router::new();
+    for doc in read_routes() {
+        routes = routes.route(doc.path, (doc.route)());
+    }
+    for entry in catalog::CATALOG {
+        routes = routes.route(entry.path, entry.method_router());
+    }
+    routes
         .fallback(|| async { ApiError::RouteNotFound })
         .layer(
             // Outermost first: ids, then the span, then metrics, then the problem

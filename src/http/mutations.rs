@@ -38,7 +38,7 @@ macro_rules! bodies {
     ($($(#[$doc:meta])* struct $name:ident { $($(#[$fdoc:meta])* $field:ident : $ty:ty),* $(,)? })+) => {
         $(
             $(#[$doc])*
-            #[derive(Debug, Deserialize)]
+            #[derive(Debug, Deserialize, utoipa::ToSchema)]
             #[serde(deny_unknown_fields, rename_all = "camelCase")]
             pub struct $name {
                 $($(#[$fdoc])* pub $field: $ty,)*
@@ -60,7 +60,7 @@ bodies! {
     struct ReasonOnly {}
     /// `POST /v1/version-constraints`.
     struct CreateConstraintBody { /// Technology constrained.
-        technology_id: TechnologyId, /// Semver range.
+        #[schema(value_type = String, format = Uuid)] technology_id: TechnologyId, /// Semver range.
         range: String }
     /// A new semver range.
     struct RangeBody { /// Semver range.
@@ -80,7 +80,7 @@ bodies! {
         #[serde(default)] eol_date: Option<NaiveDate> }
     /// A migration target (`null` clears it).
     struct MigrationTargetBody { /// Target technology.
-        #[serde(default)] technology_id: Option<TechnologyId> }
+        #[serde(default)] #[schema(value_type = Option<String>, format = Uuid)] technology_id: Option<TechnologyId> }
     /// An approval: exactly one of `version` or `range`.
     struct ApprovalBody { /// Exact version, e.g. `1.2.3`.
         #[serde(default)] version: Option<String>, /// Semver range, e.g. `>=1.2, <2`.
@@ -96,10 +96,10 @@ bodies! {
     struct CreateSystemBody { /// Unique name.
         name: String, /// Criticality.
         #[serde(default)] criticality: Option<Criticality>, /// Owning team.
-        #[serde(default)] owner_team_id: Option<TeamId> }
+        #[serde(default)] #[schema(value_type = Option<String>, format = Uuid)] owner_team_id: Option<TeamId> }
     /// A new owning team.
     struct OwnerBody { /// Team.
-        team_id: TeamId }
+        #[schema(value_type = String, format = Uuid)] team_id: TeamId }
     /// A criticality.
     struct CriticalityBody { /// New criticality.
         criticality: Criticality }

@@ -2,23 +2,42 @@
 //! schema is current) and `/metrics` (Prometheus text format). None needs a token;
 //! none exposes audit data.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 
-use super::AppState;
 use super::problem::{PROBLEM_JSON, error_chain, problem_type};
+use super::{Access, AppState, RouteDoc};
 
 /// Routes of this module.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(get_healthz))
-        .route("/readyz", get(get_readyz))
-        .route("/metrics", get(get_metrics))
-}
+pub const ROUTES: &[RouteDoc] = &[
+    RouteDoc {
+        path: "/healthz",
+        summary: "The process is up",
+        tag: "operations",
+        access: Access::Public,
+        query: &[],
+        route: || get(get_healthz),
+    },
+    RouteDoc {
+        path: "/readyz",
+        summary: "Neo4j answers and every migration is applied (503 problem with reasons otherwise)",
+        tag: "operations",
+        access: Access::Public,
+        query: &[],
+        route: || get(get_readyz),
+    },
+    RouteDoc {
+        path: "/metrics",
+        summary: "Prometheus metrics",
+        tag: "operations",
+        access: Access::Public,
+        query: &[],
+        route: || get(get_metrics),
+    },
+];
 
 async fn get_healthz() -> impl IntoResponse {
     axum::Json(json!({ "status": "up" }))
