@@ -808,3 +808,69 @@ async fn invalid_query_input_gets_a_4xx_problem_naming_the_parameter() {
         assert_eq!(r.body["errors"][0]["field"], field, "{path}: {}", r.body);
     }
 }
+
+#[tokio::test]
+async fn a_deleted_entity_keeps_its_history_and_labels_as_written() {
+    let app = TestApp::spawn().await;
+    let (_, admin) = token_for(&["governance-admin"]);
+    let (_, su) = token_for(&["superuser"]);
+    let name = unique("doomed");
+    let team = id_of(
+        &app.send(
+            "POST",
+            "/v1/teams",
+            &admin,
+            Some(json!({"name": name})),
+            &[],
+        )
+        .await,
+    );
+    let gone = app
+        .send(
+            "DELETE",
+            &format!("/v1/teams/{team}"),
+            &admin,
+            Some(json!({"reason": "merged"})),
+            &[],
+        )
+        .await;
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    // The name is free again; the tombstone keeps its id and its history.
+    let again = app
+        .send(
+            "POST",
+            "/v1/teams",
+            &admin,
+            Some(json!({"name": name})),
+            &[],
+        )
+        .await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    let history = all_pages(
+        &app,
+        &su,
+        &format!("/v1/entities/Team/{team}/history?order=asc"),
+        10,
+    )
+    .await;
+    let ops: Vec<&str> = history
+        .iter()
+        .map(|e| e["operation"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(ops, vec!["CREATE_TEAM", "DELETE_TEAM"]);
+    assert!(
+        history.iter().all(|e| e["entityLabel"] == json!(name)),
+        "labels as written"
+    );
+    let state = app
+        .send(
+            "GET",
+            &format!("/v1/entities/Team/{team}/state"),
+            &su,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(state.body["consistent"], json!(true), "{}", state.body);
+    assert_eq!(state.body["replayed"]["deleted"], json!(true));
+}
