@@ -1,7 +1,8 @@
 // Second and last statement of every governed change, in the same transaction as
 // governed_read: applies the planned effects, releases the locks' marker property,
 // upserts the acting User, creates the AuditLog with AUDITS, PERFORMED_BY and
-// SUPERSEDES edges, and stores the idempotency record. Labels and relationship types
+// SUPERSEDES edges, moves each audited entity's chain head (`auditHead`) to the new
+// entry's hash, and stores the idempotency record. Labels and relationship types
 // arrive as values but come only from govtrail's closed enums.
 // Params: $creates [{label, props}], $updates [{id, set}], $unlock [id],
 //         $relAdds [{type, from, to}], $relRemoves [{type, from, to}],
@@ -53,6 +54,7 @@ CALL (e) {
   UNWIND $audits AS id
   MATCH (x:Governed {id: id})
   CREATE (e)-[:AUDITS]->(x)
+  SET x.auditHead = e.hash
   RETURN count(*) AS audited
 }
 CALL (e) {

@@ -35,6 +35,10 @@ enum Command {
     /// live graph (DESIGN invariant 3). Prints one JSON line per mismatching entity on
     /// stdout and a summary on stderr; exits 1 if any entity disagrees.
     CheckReplay,
+    /// Verify the audit log as stored: recompute every entry's hash, compare its AUDITS
+    /// edges with the entities it names, and walk every entity's hash chain. Prints one
+    /// JSON line per finding on stdout and a summary on stderr; exits 1 on any finding.
+    Verify,
     /// Print a development JWT signed with the HS256 development secret
     /// (GOVTRAIL_AUTH_HS256_SECRET). Refuses when no development secret is set.
     Token {
@@ -89,6 +93,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve => runtime.block_on(serve(settings)),
         Command::Migrate => runtime.block_on(migrate(settings)),
+        Command::Verify => match runtime.block_on(verify(settings)) {
+            Ok(0) => Ok(()),
+            Ok(_) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
         Command::CheckReplay => match runtime.block_on(check_replay(settings)) {
             Ok(0) => Ok(()),
             Ok(_) => return ExitCode::from(1),
@@ -131,6 +140,27 @@ async fn migrate(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let applied = Migrator::embedded()?.run(&store).await?;
     tracing::info!(applied = ?applied, "schema is current");
     Ok(())
+}
+
+async fn verify(settings: Settings) -> Result<usize, Box<dyn std::error::Error>> {
+    let store = connect(&settings).await?;
+    let report = govtrail::audit::verify::verify(&store).await?;
+    for finding in &report.findings {
+        #[expect(
+            clippy::print_stdout,
+            reason = "the findings are this command's output"
+        )]
+        {
+            println!("{}", serde_json::to_string(finding).unwrap_or_default());
+        }
+    }
+    eprintln!(
+        "verify: {} entries, {} entity chains, {} findings",
+        report.entries,
+        report.chains,
+        report.findings.len()
+    );
+    Ok(report.findings.len())
 }
 
 async fn check_replay(settings: Settings) -> Result<usize, Box<dyn std::error::Error>> {

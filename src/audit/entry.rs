@@ -69,6 +69,8 @@ pub struct AuditEntry {
     pub changes: String,
     /// Other audited entities as `Type:id`.
     pub related_entities: Vec<String>,
+    /// For each audited entity, `id=<hash of its previous entry>` (see [`super::hash`]).
+    pub prev_hashes: Vec<String>,
 }
 
 fn rfc3339<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
@@ -137,14 +139,28 @@ impl AuditEntry {
             // BTreeMap order: the text is deterministic for the same changes.
             changes: Value::Object(changes).to_string(),
             related_entities: facts.related,
+            prev_hashes: Vec::new(),
         }
     }
 
-    /// The entry as a property map for Cypher (`SET e = $entry`; nulls are dropped).
-    pub fn to_params(&self) -> Result<Value, serde_json::Error> {
-        let mut value = serde_json::to_value(self)?;
+    /// The same entry recording the previous chain hashes of the entities it audits.
+    #[must_use]
+    pub fn with_prev_hashes(mut self, prev_hashes: Vec<String>) -> Self {
+        self.prev_hashes = prev_hashes;
+        self
+    }
+
+    /// The entry as a property map for Cypher (`SET e = $entry`; nulls are dropped),
+    /// sealed with its content `hash`.
+    pub fn to_params(&self) -> Result<Value, super::hash::HashError> {
+        let mut value = serde_json::to_value(self)
+            .map_err(|e| super::hash::HashError::Canonical(e.to_string()))?;
         if let Value::Object(map) = &mut value {
             map.retain(|_, v| !v.is_null());
+        }
+        let hash = super::hash::content_hash(&value)?;
+        if let Value::Object(map) = &mut value {
+            map.insert("hash".into(), Value::String(hash));
         }
         Ok(value)
     }

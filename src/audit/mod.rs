@@ -3,6 +3,8 @@
 //! transaction of the change they describe; this module has no way to write one.
 
 pub mod entry;
+pub mod hash;
 pub mod scrub;
+pub mod verify;
 
 pub use entry::{ActorFacts, AuditEntry, EntryFacts};

@@ -371,6 +371,8 @@ impl Governor {
             .iter()
             .map(|r| format!("{}:{}", r.entity_type, r.id))
             .collect();
+        let mut snapshot = snapshot;
+        let prev = chain_heads(store, txn, &mut snapshot, &plan).await?;
         let entry = AuditEntry::new(
             EntryFacts {
                 operation: command.operation(),
@@ -388,7 +390,8 @@ impl Governor {
             },
             &actor.facts(),
             stamp,
-        );
+        )
+        .with_prev_hashes(prev);
         let answer = applied_answer(command.operation(), &plan, &entry);
         let idem = idempotency_record(context, idem_id, &answer).unwrap_or(Value::Null);
         write_plan(store, txn, &plan, &entry, actor, &snapshot, idem).await?;
@@ -707,6 +710,41 @@ async fn single_row(
         .is_some()
     {}
     Ok(row)
+}
+
+/// `prevHashes` of the entry `plan` writes: every audited entity's chain head, read
+/// under lock. Entities the command only discovered through a relationship (a
+/// system's previous owner) are locked and read now.
+async fn chain_heads(
+    store: &Store,
+    txn: &mut Txn,
+    snapshot: &mut Snapshot,
+    plan: &Plan,
+) -> Result<Vec<String>, GovernanceError> {
+    let created: Vec<&str> = plan
+        .effects
+        .creates
+        .iter()
+        .filter_map(|c| c.props.get("id").and_then(Value::as_str))
+        .collect();
+    let audited: Vec<&str> = std::iter::once(plan.primary.id.as_str())
+        .chain(plan.related.iter().map(|r| r.id.as_str()))
+        .collect();
+    let unread: Vec<String> = audited
+        .iter()
+        .filter(|id| snapshot.node(id).is_none() && !created.contains(id))
+        .map(|id| (*id).to_owned())
+        .collect();
+    if !unread.is_empty() {
+        let extra = Targets {
+            ids: unread,
+            rels: Vec::new(),
+        };
+        snapshot.absorb(read_snapshot(store, txn, &extra, None).await?);
+    }
+    Ok(crate::audit::hash::prev_hashes(audited.iter().map(|id| {
+        (*id, snapshot.node(id).and_then(|n| n.str("auditHead")))
+    })))
 }
 
 fn snapshot_ids(snapshot: &Snapshot) -> Vec<String> {

@@ -169,6 +169,12 @@ impl Snapshot {
         Ok(snapshot)
     }
 
+    /// Adds the nodes (and relationships) of another read of the same transaction.
+    pub fn absorb(&mut self, other: Snapshot) {
+        self.nodes.extend(other.nodes);
+        self.rels.extend(other.rels);
+    }
+
     /// Ids of every node read (and locked).
     pub fn ids(&self) -> impl Iterator<Item = &str> {
         self.nodes.keys().map(String::as_str)

@@ -1,0 +1,277 @@
+//! Verification of the audit log as stored: every entry's content hash is recomputed,
+//! its `AUDITS` edges are compared with the entities it names, and every entity's
+//! chain is walked from its head back to genesis. Each finding names the entry and
+//! entity it concerns.
+//!
+//! What this detects and what it cannot (a rewound head after deleting an entity's
+//! newest entries, or a log rebuilt with consistent hashes) is set out in
+//! docs/integrity.md; signed checkpoints close those gaps.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use neo4rs::query;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::hash::{GENESIS, content_hash, prev_of};
+use crate::store::{Store, StoreError};
+
+const VERIFY_ENTRIES: &str = include_str!("../../cypher/verify_entries.cypher");
+const VERIFY_HEADS: &str = include_str!("../../cypher/verify_heads.cypher");
+
+/// What kind of inconsistency was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    /// The entry's content no longer matches its hash (a field was edited).
+    Modified,
+    /// The entry's `AUDITS` edges differ from the entities its content names.
+    Relinked,
+    /// The chain of an entity refers to an entry that is not there (deleted, or its
+    /// hash changed).
+    ChainBroken,
+    /// An entry audits the entity but is not on the entity's chain (inserted, forged,
+    /// or moved from another entity).
+    NotOnChain,
+    /// The entity's head names no entry of its chain.
+    HeadMissing,
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    /// Kind.
+    pub kind: FindingKind,
+    /// The entry concerned, if one is known.
+    pub entry_id: Option<String>,
+    /// The entity concerned, if one is known.
+    pub entity_id: Option<String>,
+    /// Human-readable detail.
+    pub detail: String,
+}
+
+/// Result of a verification run.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// Entries read.
+    pub entries: usize,
+    /// Entity chains walked.
+    pub chains: usize,
+    /// Everything found; empty when the log verifies.
+    pub findings: Vec<Finding>,
+}
+
+/// What the chain walk needs of one entry.
+struct Link {
+    id: String,
+    prev_hashes: Vec<String>,
+}
+
+fn finding(
+    kind: FindingKind,
+    entry: Option<&str>,
+    entity: Option<&str>,
+    detail: String,
+) -> Finding {
+    Finding {
+        kind,
+        entry_id: entry.map(str::to_owned),
+        entity_id: entity.map(str::to_owned),
+        detail,
+    }
+}
+
+/// The entity ids an entry's content says it audits.
+fn named_entities(entry: &Value) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    if let Some(prev) = entry["prevHashes"].as_array() {
+        for p in prev.iter().filter_map(Value::as_str) {
+            if let Some((id, _)) = p.rsplit_once('=') {
+                ids.insert(id.to_owned());
+            }
+        }
+    }
+    ids
+}
+
+/// Verifies the whole log.
+pub async fn verify(store: &Store) -> Result<Report, StoreError> {
+    let mut report = Report::default();
+    // entity id -> (entry hash -> link), from the entries' own content.
+    let mut chains: BTreeMap<String, BTreeMap<String, Link>> = BTreeMap::new();
+    let mut after = String::new();
+    loop {
+        let mut rows = store
+            .graph()
+            .execute_read(
+                query(VERIFY_ENTRIES)
+                    .param("after", after.as_str())
+                    .param("limit", 2000),
+            )
+            .await
+            .map_err(|e| store.error(e))?;
+        let mut last = None;
+        while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
+            let decode = |e: neo4rs::DeError| store.record(StoreError::Decode(e.to_string()));
+            let entry: Value = row.get("entry").map_err(decode)?;
+            let audits: Vec<String> = row.get("audits").map_err(decode)?;
+            let id = entry["id"].as_str().unwrap_or_default().to_owned();
+            report.entries += 1;
+            check_entry(&entry, &id, &audits, &mut report, &mut chains);
+            last = Some(id);
+        }
+        match last {
+            Some(id) => after = id,
+            None => break,
+        }
+    }
+    let mut rows = store
+        .graph()
+        .execute_read(query(VERIFY_HEADS))
+        .await
+        .map_err(|e| store.error(e))?;
+    let mut heads: BTreeMap<String, Option<String>> = BTreeMap::new();
+    while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
+        let id: String = row.get("id").unwrap_or_default();
+        let head: Option<String> = row.get("head").unwrap_or(None);
+        heads.insert(id, head);
+    }
+    for (entity, head) in &heads {
+        report.chains += 1;
+        let links = chains.remove(entity).unwrap_or_default();
+        walk(entity, head.as_deref(), &links, &mut report.findings);
+    }
+    // Chains of entities that are gone entirely (deleted nodes) cannot be walked.
+    for (entity, links) in chains {
+        for link in links.values() {
+            report.findings.push(finding(
+                FindingKind::NotOnChain,
+                Some(&link.id),
+                Some(&entity),
+                "the entry names an entity that no longer exists".into(),
+            ));
+        }
+    }
+    Ok(report)
+}
+
+fn check_entry(
+    entry: &Value,
+    id: &str,
+    audits: &[String],
+    report: &mut Report,
+    chains: &mut BTreeMap<String, BTreeMap<String, Link>>,
+) {
+    let stored = entry["hash"].as_str().unwrap_or_default().to_owned();
+    match content_hash(entry) {
+        Ok(actual) if actual == stored => {}
+        Ok(_) => report.findings.push(finding(
+            FindingKind::Modified,
+            Some(id),
+            entry["entityId"].as_str(),
+            "the entry's content does not match its hash".into(),
+        )),
+        Err(e) => report.findings.push(finding(
+            FindingKind::Modified,
+            Some(id),
+            None,
+            e.to_string(),
+        )),
+    }
+    let named = named_entities(entry);
+    let linked: BTreeSet<String> = audits.iter().cloned().collect();
+    if named != linked {
+        for moved in named.symmetric_difference(&linked) {
+            report.findings.push(finding(
+                FindingKind::Relinked,
+                Some(id),
+                Some(moved),
+                "the entry's AUDITS edges differ from the entities it names".into(),
+            ));
+        }
+    }
+    let prev: Vec<String> = entry["prevHashes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    // Chains follow the edges as they are: a relinked entry then also shows up as
+    // off-chain for the entity it was moved to.
+    for entity in &linked {
+        chains.entry(entity.clone()).or_default().insert(
+            stored.clone(),
+            Link {
+                id: id.to_owned(),
+                prev_hashes: prev.clone(),
+            },
+        );
+    }
+}
+
+fn walk(
+    entity: &str,
+    head: Option<&str>,
+    links: &BTreeMap<String, Link>,
+    findings: &mut Vec<Finding>,
+) {
+    let mut visited = BTreeSet::new();
+    let mut cursor = head.map(str::to_owned);
+    if cursor.is_none() && !links.is_empty() {
+        findings.push(finding(
+            FindingKind::HeadMissing,
+            None,
+            Some(entity),
+            "the entity has entries but no chain head".into(),
+        ));
+    }
+    while let Some(hash) = cursor.take() {
+        let Some(link) = links.get(&hash) else {
+            let (kind, detail) = if visited.is_empty() {
+                (
+                    FindingKind::HeadMissing,
+                    format!("the head {hash} names no entry of this entity"),
+                )
+            } else {
+                (
+                    FindingKind::ChainBroken,
+                    format!("the chain refers to a missing entry with hash {hash}"),
+                )
+            };
+            let after = visited.iter().last().map(|h: &String| links[h].id.clone());
+            findings.push(finding(kind, after.as_deref(), Some(entity), detail));
+            break;
+        };
+        if !visited.insert(hash.clone()) {
+            findings.push(finding(
+                FindingKind::ChainBroken,
+                Some(&link.id),
+                Some(entity),
+                "the chain loops".into(),
+            ));
+            break;
+        }
+        match prev_of(&link.prev_hashes, entity) {
+            Some(GENESIS) => {}
+            Some(prev) => cursor = Some(prev.to_owned()),
+            None => findings.push(finding(
+                FindingKind::Relinked,
+                Some(&link.id),
+                Some(entity),
+                "the entry audits the entity but records no previous hash for it".into(),
+            )),
+        }
+    }
+    for (hash, link) in links {
+        if !visited.contains(hash) {
+            findings.push(finding(
+                FindingKind::NotOnChain,
+                Some(&link.id),
+                Some(entity),
+                "the entry is not on the entity's chain".into(),
+            ));
+        }
+    }
+}
