@@ -704,6 +704,7 @@ async fn non_superusers_get_403_on_every_read_route() {
         format!("/v1/entities/Team/{id}/state"),
         format!("/v1/entities/Team/{id}/lineage"),
         "/v1/users/someone/activity".to_owned(),
+        "/v1/audit/verify".to_owned(),
     ] {
         let r = app.send("GET", &path, &admin, None, &[]).await;
         assert_eq!(r.status, 403, "{path}: {}", r.body);

@@ -2,7 +2,10 @@
 //! `govtrail verify` on a Neo4j of its own. Each tampering is done with direct Cypher
 //! behind govtrail's back and must be reported against the entry and entity it hit.
 
-#![expect(clippy::too_many_lines, reason = "one scenario: build a log, tamper four ways, verify")]
+#![expect(
+    clippy::too_many_lines,
+    reason = "one scenario: build a log, tamper four ways, verify"
+)]
 
 mod common;
 
@@ -108,6 +111,14 @@ async fn verify_pinpoints_edits_deletions_forgeries_and_relinks() {
     let (code, findings, summary) = verify(&neo4j.uri);
     assert_eq!(code, 0, "a clean log verifies: {findings:?} {summary}");
     assert!(summary.contains("0 findings"), "{summary}");
+    let (_, su) = token_for(&["superuser"]);
+    let over_http = app.send("GET", "/v1/audit/verify", &su, None, &[]).await;
+    assert_eq!(
+        over_http.body["verified"],
+        json!(true),
+        "{}",
+        over_http.body
+    );
 
     let cypher = |q: &'static str, p: Value| app.query_column(q, p, "n");
     // (a) edit one field of an entry
@@ -151,6 +162,12 @@ async fn verify_pinpoints_edits_deletions_forgeries_and_relinks() {
 
     let (code, findings, _) = verify(&neo4j.uri);
     assert_eq!(code, 1);
+    let over_http = app.send("GET", "/v1/audit/verify", &su, None, &[]).await;
+    assert_eq!(over_http.body["verified"], json!(false));
+    assert_eq!(
+        over_http.body["findings"].as_array().map(Vec::len),
+        Some(findings.len())
+    );
     assert!(
         has(&findings, "modified", Some(&add_u1), &team_a),
         "edit: {findings:#?}"
