@@ -570,6 +570,22 @@ async fn entries_are_stamped_with_the_governor_clock() {
     assert_eq!(entry["timestamp"], "2031-01-02T03:04:05.123456Z");
 }
 
+/// Opens a transaction of its own that holds the team's write lock until it ends.
+async fn hold_write_lock(app: &TestApp, team: &str) -> neo4rs::Txn {
+    let mut holder = app
+        .state
+        .store
+        .graph()
+        .start_txn()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    holder
+        .run(neo4rs::query("MATCH (t:Team {id: $id}) SET t._lock = true").param("id", team))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    holder
+}
+
 #[tokio::test]
 async fn a_transient_lock_timeout_retries_the_whole_transaction() {
     let mut settings = common::test_settings(&common::neo4j_uri());
@@ -580,12 +596,7 @@ async fn a_transient_lock_timeout_retries_the_whole_transaction() {
 
     // Someone else holds the team's write lock past Neo4j's lock acquisition timeout
     // (10 s in dev/neo4j), then lets go.
-    let graph = app.state.store.graph().clone();
-    let mut holder = graph.start_txn().await.unwrap_or_else(|e| panic!("{e}"));
-    holder
-        .run(neo4rs::query("MATCH (t:Team {id: $id}) SET t._lock = true").param("id", team.clone()))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let holder = hold_write_lock(&app, &team).await;
     let release = tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_secs(11)).await;
         holder.rollback().await.unwrap_or_else(|e| panic!("{e}"));
@@ -632,12 +643,7 @@ async fn a_request_that_outlives_the_time_limit_gets_a_503_problem_and_changes_n
     let app = TestApp::spawn_with(settings).await;
     let (_, admin) = token_for(&["governance-admin"]);
     let team = create_team(&app, &admin).await;
-    let graph = app.state.store.graph().clone();
-    let mut holder = graph.start_txn().await.unwrap_or_else(|e| panic!("{e}"));
-    holder
-        .run(neo4rs::query("MATCH (t:Team {id: $id}) SET t._lock = true").param("id", team.clone()))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let holder = hold_write_lock(&app, &team).await;
     let r = app
         .send(
             "PUT",

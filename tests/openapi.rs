@@ -3,22 +3,8 @@
 
 mod common;
 
-use common::{TestApp, token_for};
+use common::{TestApp, concrete, token_for};
 use serde_json::{Value, json};
-
-fn concrete(template: &str) -> String {
-    template
-        .split('/')
-        .map(|part| match part {
-            "{spdx_id}" => "MIT".to_owned(),
-            "{user_id}" => "openapi-probe".to_owned(),
-            "{type}" => "Team".to_owned(),
-            p if p.starts_with('{') => uuid::Uuid::new_v4().to_string(),
-            p => p.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("/")
-}
 
 #[tokio::test]
 async fn the_document_is_openapi_3_1_and_lists_every_route() {

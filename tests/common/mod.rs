@@ -380,3 +380,19 @@ impl TestApp {
         .unwrap_or(0)
     }
 }
+
+/// A concrete path for a route template: `{spdx_id}` becomes a real SPDX id,
+/// `{user_id}` a subject, `{type}` a governed type, any other parameter a fresh UUID.
+pub fn concrete(template: &str) -> String {
+    template
+        .split('/')
+        .map(|part| match part {
+            "{spdx_id}" => "MIT".to_owned(),
+            "{user_id}" => "route-probe".to_owned(),
+            "{type}" => "Team".to_owned(),
+            p if p.starts_with('{') => uuid::Uuid::new_v4().to_string(),
+            p => p.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
