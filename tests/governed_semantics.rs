@@ -679,6 +679,17 @@ async fn a_keyed_noop_replays_as_a_noop_even_after_the_state_moved_on() {
         .send("PUT", &path, &admin, None, &[("Idempotency-Key", &key)])
         .await;
     assert_eq!(noop.body["changed"], json!(false));
+    let markers = app
+        .query_column(
+            "MATCH (n:Governed) WHERE n.id IN [$t, $u] AND n._lock IS NOT NULL RETURN n.id AS n",
+            json!({"t": team, "u": user}),
+            "n",
+        )
+        .await;
+    assert!(
+        markers.is_empty(),
+        "no lock marker outlives its transaction: {markers:?}"
+    );
     let removed = app
         .send(
             "DELETE",

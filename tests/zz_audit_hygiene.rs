@@ -64,3 +64,16 @@ async fn no_audit_entry_holds_an_email_a_token_or_a_secret() {
         entries.len()
     );
 }
+
+#[tokio::test]
+async fn no_lock_marker_outlives_its_transaction() {
+    let app = TestApp::spawn().await;
+    let left = app
+        .query_column(
+            "MATCH (n:Governed) WHERE n._lock IS NOT NULL RETURN n.id AS id",
+            json!({}),
+            "id",
+        )
+        .await;
+    assert!(left.is_empty(), "lock markers left behind on {left:?}");
+}

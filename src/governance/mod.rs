@@ -359,9 +359,13 @@ impl Governor {
                 let Some(record) = idempotency_record(context, idem_id, &answer) else {
                     return Ok((answer, false));
                 };
-                txn.run(query(IDEMPOTENCY_STORE).param("idem", to_bolt(record)))
-                    .await
-                    .map_err(|e| store.error(e))?;
+                txn.run(
+                    query(IDEMPOTENCY_STORE)
+                        .param("idem", to_bolt(record))
+                        .param("unlock", snapshot_ids(&snapshot)),
+                )
+                .await
+                .map_err(|e| store.error(e))?;
                 return Ok((answer, true));
             }
             Decision::Apply(plan) => plan,
