@@ -48,6 +48,8 @@ CALL (u) {
 }
 CREATE (e:AuditLog)
 SET e = $entry, e.timestamp = datetime($entry.timestamp)
+// Queued for the next signed checkpoint (the queue, not the entry, is what changes).
+CREATE (:SealQueue {entryId: e.id, hash: e.hash, at: e.timestamp})
 CREATE (e)-[:PERFORMED_BY]->(u)
 WITH e
 CALL (e) {

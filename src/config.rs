@@ -47,6 +47,18 @@ pub struct Settings {
     pub denied_audit_per_minute: std::num::NonZeroU32,
     /// Attempts of a governed transaction on transient Neo4j errors before answering 503.
     pub write_attempts: u32,
+    /// PKCS#8 PEM Ed25519 private key that signs checkpoints. Kept outside Neo4j.
+    /// Without it no checkpoints are written.
+    pub checkpoint_key_file: Option<PathBuf>,
+    /// Key id recorded on checkpoints (default: derived from the public key).
+    pub checkpoint_key_id: Option<String>,
+    /// How often the checkpointer seals queued entries, in milliseconds; 0 switches the
+    /// checkpointer off on this replica.
+    pub checkpoint_interval_ms: u64,
+    /// Append-only JSONL file receiving every checkpoint head.
+    pub checkpoint_sink: Option<PathBuf>,
+    /// Verification flags entries still unsealed after this many seconds.
+    pub unsealed_lag_bound_secs: u64,
     /// `json` (one object per line) or `pretty`.
     pub log_format: LogFormat,
     /// `tracing` filter directives, e.g. `info,govtrail=debug`.
@@ -110,6 +122,11 @@ impl Default for Settings {
             body_limit_bytes: 64 * 1024,
             denied_audit_per_minute: std::num::NonZeroU32::MIN.saturating_add(5),
             write_attempts: 5,
+            checkpoint_key_file: None,
+            checkpoint_key_id: None,
+            checkpoint_interval_ms: 1_000,
+            checkpoint_sink: None,
+            unsealed_lag_bound_secs: 60,
             log_format: LogFormat::Json,
             log_filter: "info".into(),
             auth_issuer: "govtrail".into(),

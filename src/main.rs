@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use govtrail::audit::checkpoint::{CheckpointKey, PublicKey};
+use govtrail::audit::verify::VerifyOptions;
 use govtrail::auth::{DevTokenRequest, mint_dev_token};
 use govtrail::config::Settings;
 use govtrail::domain::{Role, Source, UserId};
@@ -144,7 +146,20 @@ async fn migrate(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
 
 async fn verify(settings: Settings) -> Result<usize, Box<dyn std::error::Error>> {
     let store = connect(&settings).await?;
-    let report = govtrail::audit::verify::verify(&store).await?;
+    let keys: Vec<PublicKey> = settings
+        .checkpoint_key_file
+        .as_deref()
+        .map(|path| CheckpointKey::from_pem_file(path, settings.checkpoint_key_id.clone()))
+        .transpose()?
+        .iter()
+        .map(PublicKey::from)
+        .collect();
+    let options = VerifyOptions::new(
+        &keys,
+        settings.checkpoint_sink.clone(),
+        std::time::Duration::from_secs(settings.unsealed_lag_bound_secs),
+    );
+    let report = govtrail::audit::verify::verify(&store, &options).await?;
     for finding in &report.findings {
         #[expect(
             clippy::print_stdout,
@@ -155,9 +170,10 @@ async fn verify(settings: Settings) -> Result<usize, Box<dyn std::error::Error>>
         }
     }
     eprintln!(
-        "verify: {} entries, {} entity chains, {} findings",
+        "verify: {} entries, {} entity chains, {} checkpoints, {} findings",
         report.entries,
         report.chains,
+        report.checkpoints,
         report.findings.len()
     );
     Ok(report.findings.len())

@@ -140,3 +140,22 @@ async fn metrics_count_requests_by_route_template_and_status() {
     assert!(text.contains(r#"govtrail_auth_failures_total{reason="missing"}"#));
     assert!(!text.contains(&path), "raw paths must not become labels");
 }
+
+#[tokio::test]
+async fn status_is_degraded_without_a_checkpoint_signing_key() {
+    let app = TestApp::spawn().await;
+    let status: Value = app
+        .get("/status", None)
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(status["status"], "degraded", "{status}");
+    assert_eq!(status["checks"]["neo4j"], "ok");
+    assert!(
+        status["reasons"][0]
+            .as_str()
+            .is_some_and(|r| r.contains("signing key")),
+        "{status}"
+    );
+}

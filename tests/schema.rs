@@ -114,6 +114,13 @@ async fn readyz_is_503_while_neo4j_is_down_and_200_once_it_is_back() {
     let down = app.get("/readyz", None).await;
     assert_eq!(down.status(), 503);
     let (_, body) = common::problem(down).await;
+    let status: serde_json::Value = app
+        .get("/status", None)
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(status["status"], "blocked", "{status}");
     assert!(
         body["checks"]["neo4j"].as_str().is_some_and(|s| s != "ok"),
         "reason given: {body}"

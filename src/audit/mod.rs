@@ -2,9 +2,11 @@
 //! free text. Entries are written only by the governance executor, inside the
 //! transaction of the change they describe; this module has no way to write one.
 
+pub mod checkpoint;
 pub mod entry;
 pub mod hash;
 pub mod scrub;
+mod seal;
 pub mod verify;
 
 pub use entry::{ActorFacts, AuditEntry, EntryFacts};

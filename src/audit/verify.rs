@@ -35,6 +35,35 @@ pub enum FindingKind {
     NotOnChain,
     /// The entity's head names no entry of its chain.
     HeadMissing,
+    /// A checkpoint sequence number is missing (a checkpoint was deleted).
+    CheckpointMissing,
+    /// A checkpoint's content does not match its hash, or its `prev` does not name the
+    /// previous checkpoint.
+    CheckpointModified,
+    /// A checkpoint's signature does not verify under its key (or the key is unknown).
+    SignatureInvalid,
+    /// A sealed entry is gone.
+    Deleted,
+    /// A sealed entry's hash no longer matches the checkpoint's Merkle root.
+    Resealed,
+    /// An entry is neither sealed by a checkpoint nor queued for one (inserted behind
+    /// govtrail's back).
+    Inserted,
+    /// An entry has waited longer than the lag bound for a checkpoint.
+    UnsealedLate,
+    /// The database's checkpoints differ from the external sink.
+    SinkMismatch,
+}
+
+/// What checkpoint verification needs besides the database.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Public keys by key id.
+    pub keys: Vec<(String, ed25519_dalek::VerifyingKey)>,
+    /// The external JSONL sink to compare against.
+    pub sink: Option<std::path::PathBuf>,
+    /// Entries unsealed for longer than this are reported.
+    pub lag_bound: Option<std::time::Duration>,
 }
 
 /// One finding.
@@ -59,6 +88,8 @@ pub struct Report {
     pub entries: usize,
     /// Entity chains walked.
     pub chains: usize,
+    /// Checkpoints checked.
+    pub checkpoints: usize,
     /// Everything found; empty when the log verifies.
     pub findings: Vec<Finding>,
 }
@@ -69,7 +100,7 @@ struct Link {
     prev_hashes: Vec<String>,
 }
 
-fn finding(
+pub(super) fn finding(
     kind: FindingKind,
     entry: Option<&str>,
     entity: Option<&str>,
@@ -96,9 +127,31 @@ fn named_entities(entry: &Value) -> BTreeSet<String> {
     ids
 }
 
-/// Verifies the whole log.
-pub async fn verify(store: &Store) -> Result<Report, StoreError> {
+impl VerifyOptions {
+    /// Options from published keys, the sink path and the lag bound.
+    #[must_use]
+    pub fn new(
+        keys: &[super::checkpoint::PublicKey],
+        sink: Option<std::path::PathBuf>,
+        lag_bound: std::time::Duration,
+    ) -> Self {
+        Self {
+            keys: keys
+                .iter()
+                .filter_map(|k| k.verifying_key().map(|v| (k.key_id.clone(), v)))
+                .collect(),
+            sink,
+            lag_bound: Some(lag_bound),
+        }
+    }
+}
+
+/// Verifies the whole log: entry hashes, AUDITS edges and entity chains, then (when
+/// checkpoints exist or keys are given) the checkpoint chain, signatures, Merkle roots,
+/// coverage of every entry and the external sink.
+pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<Report, StoreError> {
     let mut report = Report::default();
+    let mut hashes: BTreeMap<String, String> = BTreeMap::new();
     // entity id -> (entry hash -> link), from the entries' own content.
     let mut chains: BTreeMap<String, BTreeMap<String, Link>> = BTreeMap::new();
     let mut after = String::new();
@@ -120,6 +173,10 @@ pub async fn verify(store: &Store) -> Result<Report, StoreError> {
             let id = entry["id"].as_str().unwrap_or_default().to_owned();
             report.entries += 1;
             check_entry(&entry, &id, &audits, &mut report, &mut chains);
+            hashes.insert(
+                id.clone(),
+                entry["hash"].as_str().unwrap_or_default().to_owned(),
+            );
             last = Some(id);
         }
         match last {
@@ -143,6 +200,7 @@ pub async fn verify(store: &Store) -> Result<Report, StoreError> {
         let links = chains.remove(entity).unwrap_or_default();
         walk(entity, head.as_deref(), &links, &mut report.findings);
     }
+    super::seal::verify_checkpoints(store, options, &hashes, &mut report).await?;
     // Chains of entities that are gone entirely (deleted nodes) cannot be walked.
     for (entity, links) in chains {
         for link in links.values() {

@@ -92,6 +92,14 @@ pub const ROUTES: &[RouteDoc] = &[
         route: || get(get_verify),
     },
     RouteDoc {
+        path: "/v1/audit/keys",
+        summary: "Public keys (Ed25519) that verify the signed checkpoints",
+        tag: "audit",
+        access: Access::Superuser,
+        query: &[],
+        route: || get(get_keys),
+    },
+    RouteDoc {
         path: "/v1/users/{id}/activity",
         summary: "What one actor did, filtered and cursor-paginated",
         tag: "audit",
@@ -341,13 +349,23 @@ async fn get_lineage(
     ))
 }
 
+async fn get_keys(State(s): State<AppState>, _: AuditReader) -> axum::Json<Value> {
+    axum::Json(json!({ "keys": *s.checkpoint_keys }))
+}
+
 /// `verified` is true when there are no findings.
 async fn get_verify(State(s): State<AppState>, _: AuditReader) -> Result<axum::Json<Value>> {
-    let report = crate::audit::verify::verify(&s.store).await?;
+    let options = crate::audit::verify::VerifyOptions::new(
+        &s.checkpoint_keys,
+        s.settings.checkpoint_sink.clone(),
+        std::time::Duration::from_secs(s.settings.unsealed_lag_bound_secs),
+    );
+    let report = crate::audit::verify::verify(&s.store, &options).await?;
     Ok(axum::Json(json!({
         "verified": report.findings.is_empty(),
         "entries": report.entries,
         "chains": report.chains,
+        "checkpoints": report.checkpoints,
         "findings": report.findings,
     })))
 }

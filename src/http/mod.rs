@@ -28,6 +28,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::audit::checkpoint::{CheckpointKey, Checkpointer, PublicKey};
 use crate::auth::{Authenticator, KeyConfigError};
 use crate::config::Settings;
 use crate::governance::Governor;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub migrator: Arc<Migrator>,
     /// Runs governed changes.
     pub governor: Governor,
+    /// Public keys that verify checkpoints (empty when none is configured).
+    pub checkpoint_keys: Arc<Vec<crate::audit::checkpoint::PublicKey>>,
     /// Settings.
     pub settings: Arc<Settings>,
 }
@@ -151,6 +154,9 @@ pub enum StartError {
     /// Migrations failed or an applied migration changed.
     #[error(transparent)]
     Migration(#[from] MigrationError),
+    /// The checkpoint signing key could not be loaded.
+    #[error(transparent)]
+    CheckpointKey(#[from] crate::audit::checkpoint::KeyError),
     /// The listener could not bind.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -195,12 +201,34 @@ impl App {
                 addr: settings.listen_addr,
                 source,
             })?;
+        let checkpoint_key = settings
+            .checkpoint_key_file
+            .as_deref()
+            .map(|path| CheckpointKey::from_pem_file(path, settings.checkpoint_key_id.clone()))
+            .transpose()?;
+        let checkpoint_keys: Vec<PublicKey> = checkpoint_key.iter().map(PublicKey::from).collect();
+        if let Some(key) = checkpoint_key {
+            if settings.checkpoint_interval_ms > 0 {
+                let checkpointer = Checkpointer::new(
+                    store.clone(),
+                    key,
+                    settings.checkpoint_sink.clone(),
+                    std::time::Duration::from_millis(settings.checkpoint_interval_ms),
+                );
+                tokio::spawn(checkpointer.run());
+            }
+        } else {
+            tracing::warn!(
+                "no checkpoint signing key configured: entries are hashed and chained but not sealed"
+            );
+        }
         let governor = Governor::new(
             store.clone(),
             settings.denied_audit_per_minute,
             settings.write_attempts,
         );
         let state = AppState {
+            checkpoint_keys: Arc::new(checkpoint_keys),
             governor,
             store,
             auth: Arc::new(auth),

@@ -30,6 +30,14 @@ pub const ROUTES: &[RouteDoc] = &[
         route: || get(get_readyz),
     },
     RouteDoc {
+        path: "/status",
+        summary: "healthy, degraded or blocked, with a reason per check (Neo4j, checkpoint signing, sealing lag)",
+        tag: "operations",
+        access: Access::Public,
+        query: &[],
+        route: || get(get_status),
+    },
+    RouteDoc {
         path: "/metrics",
         summary: "Prometheus metrics",
         tag: "operations",
@@ -81,6 +89,64 @@ async fn get_readyz(State(state): State<AppState>) -> Response {
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     response
+}
+
+const SEAL_LAG: &str = include_str!("../../cypher/seal_lag.cypher");
+
+/// `blocked` when Neo4j does not answer (governed changes fail closed); `degraded`
+/// when entries are not being sealed (no signing key) or sealing lags past the bound;
+/// `healthy` otherwise. Always 200: the body is the verdict.
+async fn get_status(State(state): State<AppState>) -> axum::Json<serde_json::Value> {
+    let store = &state.store;
+    let lag = tokio::time::timeout(state.settings.readiness_timeout(), async {
+        let mut rows = store.graph().execute_read(neo4rs::query(SEAL_LAG)).await?;
+        let row = rows.next().await?;
+        Ok::<_, neo4rs::Error>(row.map(|r| {
+            (
+                r.get::<i64>("queued").unwrap_or(0),
+                r.get::<Option<i64>>("oldestMs").unwrap_or(None),
+            )
+        }))
+    })
+    .await;
+    let bound_ms = i64::try_from(state.settings.unsealed_lag_bound_secs.saturating_mul(1000))
+        .unwrap_or(i64::MAX);
+    let mut reasons = Vec::new();
+    let (neo4j, sealing) = match lag {
+        Ok(Ok(Some((queued, oldest)))) => {
+            let sealing = json!({ "queued": queued, "oldestUnsealedMs": oldest });
+            if state.checkpoint_keys.is_empty() {
+                reasons.push(
+                    "no checkpoint signing key: entries are chained but not sealed".to_owned(),
+                );
+            } else if oldest.is_some_and(|ms| ms > bound_ms) {
+                reasons.push(format!(
+                    "sealing lags: oldest unsealed entry is {} ms old",
+                    oldest.unwrap_or(0)
+                ));
+            }
+            ("ok".to_owned(), sealing)
+        }
+        Ok(Ok(None)) => ("ok".to_owned(), serde_json::Value::Null),
+        Ok(Err(e)) => (
+            format!("unavailable: {}", error_chain(&e)),
+            serde_json::Value::Null,
+        ),
+        Err(_) => ("no answer in time".to_owned(), serde_json::Value::Null),
+    };
+    let status = if neo4j != "ok" {
+        reasons.insert(0, format!("Neo4j {neo4j}: governed changes are refused"));
+        "blocked"
+    } else if reasons.is_empty() {
+        "healthy"
+    } else {
+        "degraded"
+    };
+    axum::Json(json!({
+        "status": status,
+        "reasons": reasons,
+        "checks": { "neo4j": neo4j, "sealing": sealing, "signingKeys": state.checkpoint_keys.len() },
+    }))
 }
 
 async fn get_metrics(State(state): State<AppState>) -> Response {

@@ -66,6 +66,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         "0004_governed_and_idempotency.cypher",
         include_str!("../../cypher/schema/0004_governed_and_idempotency.cypher"),
     ),
+    (
+        "0005_checkpoints.cypher",
+        include_str!("../../cypher/schema/0005_checkpoints.cypher"),
+    ),
 ];
 
 const MIGRATIONS_APPLIED: &str = include_str!("../../cypher/migrations_applied.cypher");

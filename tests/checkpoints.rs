@@ -1,0 +1,291 @@
+//! Signed checkpoints on a Neo4j of their own: two replicas share one checkpointer
+//! through the lease, every entry gets sealed, a clean log verifies, and the tampering
+//! that hash chains alone cannot see — deleting an entity's newest entry and rewinding
+//! its head, deleting a checkpoint, rewriting one without the key, rebuilding the
+//! whole log consistently — is reported.
+
+#![expect(
+    clippy::too_many_lines,
+    reason = "one scenario per test, read top to bottom"
+)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::{DedicatedNeo4j, TestApp, keys_dir, test_settings, token_for};
+use govtrail::audit::checkpoint::{CheckpointKey, Checkpointer};
+use serde_json::{Value, json};
+
+fn verify(uri: &str, sink: &Path) -> (i32, Vec<Value>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_govtrail"))
+        .arg("verify")
+        .env("GOVTRAIL_NEO4J_URI", uri)
+        .env("GOVTRAIL_LOG_FILTER", "warn")
+        .env(
+            "GOVTRAIL_CHECKPOINT_KEY_FILE",
+            keys_dir().join("ed25519-private.pem"),
+        )
+        .env("GOVTRAIL_CHECKPOINT_SINK", sink)
+        .env_remove("GOVTRAIL_CONFIG")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let findings = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or(Value::Null))
+        .collect();
+    (out.status.code().unwrap_or(-1), findings)
+}
+
+fn kinds(findings: &[Value]) -> Vec<String> {
+    let mut k: Vec<String> = findings
+        .iter()
+        .filter_map(|f| f["kind"].as_str().map(str::to_owned))
+        .collect();
+    k.sort();
+    k.dedup();
+    k
+}
+
+fn checkpointer(app: &TestApp, sink: &Path) -> Checkpointer {
+    let key = CheckpointKey::from_pem_file(&keys_dir().join("ed25519-private.pem"), None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    Checkpointer::new(
+        app.state.store.clone(),
+        key,
+        Some(sink.to_path_buf()),
+        Duration::from_millis(500),
+    )
+}
+
+async fn changes(app: &TestApp, admin: &str, n: usize) -> String {
+    let r = app
+        .send(
+            "POST",
+            "/v1/teams",
+            admin,
+            Some(json!({"name": format!("cp-{}", uuid::Uuid::new_v4())})),
+            &[],
+        )
+        .await;
+    let team = r.body["entity"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    for i in 0..n {
+        let r = app
+            .send(
+                "PUT",
+                &format!("/v1/teams/{team}/members/m-{i}"),
+                admin,
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    team
+}
+
+fn sink_path(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("checkpoints.jsonl")
+}
+
+#[tokio::test]
+async fn checkpoints_seal_every_entry_with_one_checkpointer_and_catch_what_chains_miss() {
+    let neo4j = DedicatedNeo4j::start();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let sink = sink_path(&dir);
+    let mut settings = test_settings(&neo4j.uri);
+    settings.checkpoint_key_file = Some(keys_dir().join("ed25519-private.pem"));
+    settings.checkpoint_interval_ms = 0; // the test drives the checkpointers itself
+    let replica_a = TestApp::spawn_with(settings.clone()).await;
+    let replica_b = TestApp::spawn_with(settings).await;
+    let (_, admin) = token_for(&["governance-admin"]);
+    let (a, b) = (
+        checkpointer(&replica_a, &sink),
+        checkpointer(&replica_b, &sink),
+    );
+
+    // Two replicas write; only the lease holder seals.
+    let team_a = changes(&replica_a, &admin, 5).await;
+    let team_b = changes(&replica_b, &admin, 5).await;
+    let first = a.round().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(first.map(|s| (s.seq, s.count)), Some((1, 12)));
+    assert_eq!(
+        b.round().await.unwrap_or_else(|e| panic!("{e}")),
+        None,
+        "B does not hold the lease"
+    );
+    changes(&replica_b, &admin, 3).await;
+    assert_eq!(b.round().await.unwrap_or_else(|e| panic!("{e}")), None);
+    let second = a.round().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(second.map(|s| s.seq), Some(2));
+    assert_eq!(
+        a.round().await.unwrap_or_else(|e| panic!("{e}")),
+        None,
+        "nothing left to seal"
+    );
+
+    let (_, su) = token_for(&["superuser"]);
+    let keys = replica_a
+        .send("GET", "/v1/audit/keys", &su, None, &[])
+        .await;
+    assert_eq!(
+        keys.body["keys"][0]["algorithm"], "Ed25519",
+        "{}",
+        keys.body
+    );
+    let (code, findings) = verify(&neo4j.uri, &sink);
+    assert_eq!(
+        (code, findings.len()),
+        (0, 0),
+        "a sealed log verifies: {findings:#?}"
+    );
+
+    // (a) delete team A's newest entry and rewind its head: the chain stays consistent,
+    // but the entry was sealed.
+    let newest = replica_a
+        .query_column(
+            "MATCH (t:Governed {id: $t})<-[:AUDITS]-(e:AuditLog) WITH t, e ORDER BY e.timestamp DESC LIMIT 1 \
+             WITH t, e, [p IN e.prevHashes WHERE p STARTS WITH $t][0] AS prev \
+             SET t.auditHead = substring(prev, size($t) + 1) \
+             WITH e, e.id AS id DETACH DELETE e RETURN id AS n",
+            json!({"t": team_a}),
+            "n",
+        )
+        .await;
+    let newest = newest
+        .first()
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let (_, findings) = verify(&neo4j.uri, &sink);
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["kind"] == "deleted" && f["entryId"] == json!(newest)),
+        "rewound head: {findings:#?}"
+    );
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f["entityId"] == json!(team_a) && f["kind"] != "deleted"),
+        "the shortened chain itself is consistent: {findings:#?}"
+    );
+
+    // (b) rewrite checkpoint 2 without the key: the attacker can recompute its hash but
+    // cannot sign it.
+    let forged_root = "0".repeat(64);
+    replica_a
+        .query_column(
+            "MATCH (c:Checkpoint {seq: 2}) SET c.root = $root RETURN 1 AS n",
+            json!({"root": forged_root}),
+            "n",
+        )
+        .await;
+    let (_, findings) = verify(&neo4j.uri, &sink);
+    assert!(
+        kinds(&findings).contains(&"checkpoint-modified".to_owned()),
+        "{findings:#?}"
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["kind"] == "signature-invalid" || f["kind"] == "checkpoint-modified"),
+        "{findings:#?}"
+    );
+
+    // (c) delete a whole checkpoint.
+    replica_a
+        .query_column(
+            "MATCH (c:Checkpoint {seq: 1}) DETACH DELETE c RETURN 1 AS n",
+            json!({}),
+            "n",
+        )
+        .await;
+    let (_, findings) = verify(&neo4j.uri, &sink);
+    let k = kinds(&findings);
+    assert!(
+        k.contains(&"checkpoint-missing".to_owned()),
+        "{findings:#?}"
+    );
+    assert!(k.contains(&"sink-mismatch".to_owned()), "{findings:#?}");
+    assert!(
+        k.contains(&"inserted".to_owned()),
+        "entries it sealed are now unaccounted for: {findings:#?}"
+    );
+
+    // (d) truncate the log and rebuild every hash, head and checkpoint consistently —
+    // even with the signing key — and only the external sink disagrees.
+    replica_a
+        .query_column(
+            "CALL () { MATCH (n) WHERE n:AuditLog OR n:Checkpoint OR n:SealQueue DETACH DELETE n } \
+             MATCH (g:Governed) REMOVE g.auditHead RETURN count(g) AS n",
+            json!({}),
+            "n",
+        )
+        .await;
+    replica_a
+        .query_column(
+            "MATCH (l:CheckpointLease) DELETE l RETURN 1 AS n",
+            json!({}),
+            "n",
+        )
+        .await;
+    let _ = team_b;
+    changes(&replica_a, &admin, 2).await;
+    let rogue_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let rogue = checkpointer(&replica_a, &sink_path(&rogue_dir));
+    assert!(
+        rogue
+            .round()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_some()
+    );
+    let (code, findings) = verify(&neo4j.uri, &sink);
+    assert_eq!(code, 1);
+    assert_eq!(
+        kinds(&findings),
+        vec!["sink-mismatch".to_owned()],
+        "{findings:#?}"
+    );
+    // Against the rogue's own sink the rebuilt log looks clean: the sink is the anchor.
+    let (code, _) = verify(&neo4j.uri, &sink_path(&rogue_dir));
+    assert_eq!(code, 0);
+}
+
+#[tokio::test]
+async fn the_background_checkpointer_seals_within_its_interval() {
+    let neo4j = DedicatedNeo4j::start();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let sink = sink_path(&dir);
+    let mut settings = test_settings(&neo4j.uri);
+    settings.checkpoint_key_file = Some(keys_dir().join("ed25519-private.pem"));
+    settings.checkpoint_interval_ms = 200;
+    settings.checkpoint_sink = Some(sink.clone());
+    let app = TestApp::spawn_with(settings).await;
+    let (_, admin) = token_for(&["governance-admin"]);
+    changes(&app, &admin, 20).await;
+    let mut queued = Vec::new();
+    for _ in 0..50 {
+        queued = app
+            .query_column("MATCH (q:SealQueue) RETURN q.entryId AS n", json!({}), "n")
+            .await;
+        if queued.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(queued.is_empty(), "still unsealed after 5 s: {queued:?}");
+    let (code, findings) = verify(&neo4j.uri, &sink);
+    assert_eq!(code, 0, "{findings:#?}");
+    let lines = std::fs::read_to_string(&sink).unwrap_or_default();
+    assert!(
+        lines.lines().count() >= 1,
+        "the sink received the checkpoint heads"
+    );
+}
