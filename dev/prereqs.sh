@@ -12,6 +12,8 @@ command -v mvn >/dev/null || missing+=(maven)
 # The API docs' examples (run by the test suite) use curl and jq.
 command -v curl >/dev/null || missing+=(curl)
 command -v jq >/dev/null || missing+=(jq)
+# dev/run makes a development checkpoint signing key with openssl.
+command -v openssl >/dev/null || missing+=(openssl)
 if (( ${#missing[@]} )); then
   if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
     log "installing ${missing[*]}"
