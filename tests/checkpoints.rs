@@ -145,6 +145,51 @@ async fn checkpoints_seal_every_entry_with_one_checkpointer_and_catch_what_chain
         "a sealed log verifies: {findings:#?}"
     );
 
+    // Any sealed entry proves its inclusion in a signed root.
+    let entry = replica_a
+        .query_column(
+            "MATCH (e:AuditLog {entityId: $t}) RETURN e.id AS n ORDER BY e.timestamp LIMIT 1",
+            json!({"t": team_b}),
+            "n",
+        )
+        .await;
+    let entry = entry
+        .first()
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let proof = replica_a
+        .send(
+            "GET",
+            &format!("/v1/audit-logs/{entry}/proof"),
+            &su,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(proof.status, 200, "{}", proof.body);
+    let path: Vec<String> = proof.body["auditPath"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    let checkpoint = &proof.body["checkpoint"];
+    assert!(govtrail::audit::checkpoint::verify_inclusion(
+        checkpoint["root"].as_str().unwrap_or_default(),
+        proof.body["treeSize"].as_u64().unwrap_or(0),
+        proof.body["entryHash"].as_str().unwrap_or_default(),
+        proof.body["leafIndex"].as_u64().unwrap_or(0),
+        &path,
+    ));
+    assert!(!govtrail::audit::checkpoint::verify_inclusion(
+        checkpoint["root"].as_str().unwrap_or_default(),
+        proof.body["treeSize"].as_u64().unwrap_or(0),
+        "a-different-hash",
+        proof.body["leafIndex"].as_u64().unwrap_or(0),
+        &path,
+    ));
+
     // (a) delete team A's newest entry and rewind its head: the chain stays consistent,
     // but the entry was sealed.
     let newest = replica_a
@@ -235,7 +280,6 @@ async fn checkpoints_seal_every_entry_with_one_checkpointer_and_catch_what_chain
             "n",
         )
         .await;
-    let _ = team_b;
     changes(&replica_a, &admin, 2).await;
     let rogue_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let rogue = checkpointer(&replica_a, &sink_path(&rogue_dir));

@@ -705,6 +705,8 @@ async fn non_superusers_get_403_on_every_read_route() {
         format!("/v1/entities/Team/{id}/lineage"),
         "/v1/users/someone/activity".to_owned(),
         "/v1/audit/verify".to_owned(),
+        "/v1/audit/keys".to_owned(),
+        format!("/v1/audit-logs/{id}/proof"),
     ] {
         let r = app.send("GET", &path, &admin, None, &[]).await;
         assert_eq!(r.status, 403, "{path}: {}", r.body);

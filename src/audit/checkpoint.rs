@@ -125,6 +125,44 @@ pub fn merkle_root(entry_hashes: &[String]) -> String {
     hex::encode(tree.root().as_bytes())
 }
 
+/// An RFC 6962 inclusion proof of the leaf at `index` among `entry_hashes`: the audit
+/// path, leaf to root, as hex. `None` if the index is out of range.
+#[must_use]
+pub fn inclusion_proof(entry_hashes: &[String], index: usize) -> Option<Vec<String>> {
+    if index >= entry_hashes.len() {
+        return None;
+    }
+    let mut tree = MemoryBackedTree::<sha2_merkle::Sha256, Vec<u8>>::new();
+    for hash in entry_hashes {
+        tree.push(hash.as_bytes().to_vec());
+    }
+    let proof = tree.prove_inclusion(index);
+    Some(proof.as_bytes().chunks(32).map(hex::encode).collect())
+}
+
+/// Checks an inclusion proof of `leaf` (an entry's hash text) at `index` in a tree of
+/// `size` leaves against `root` (hex).
+#[must_use]
+pub fn verify_inclusion(root: &str, size: u64, leaf: &str, index: u64, path: &[String]) -> bool {
+    let Ok(root_bytes) = hex::decode(root) else {
+        return false;
+    };
+    let Ok(digest) = <[u8; 32]>::try_from(root_bytes.as_slice()) else {
+        return false;
+    };
+    let mut bytes = Vec::with_capacity(path.len() * 32);
+    for step in path {
+        match hex::decode(step) {
+            Ok(b) if b.len() == 32 => bytes.extend(b),
+            _ => return false,
+        }
+    }
+    let root = ct_merkle::RootHash::<sha2_merkle::Sha256>::new(digest.into(), size);
+    let proof = ct_merkle::InclusionProof::<sha2_merkle::Sha256>::from_bytes(bytes);
+    root.verify_inclusion(&leaf.as_bytes().to_vec(), index, &proof)
+        .is_ok()
+}
+
 /// The signed part of a checkpoint: everything but `hash` and `signature`.
 #[must_use]
 pub fn checkpoint_body(checkpoint: &Value) -> Value {
@@ -352,6 +390,21 @@ mod tests {
             two,
             "order matters"
         );
+    }
+
+    #[test]
+    fn inclusion_proofs_verify_against_the_root_and_only_for_their_leaf() {
+        let hashes: Vec<String> = (0..7).map(|i| format!("hash-{i}")).collect();
+        let root = merkle_root(&hashes);
+        for (i, leaf) in hashes.iter().enumerate() {
+            let path = inclusion_proof(&hashes, i).unwrap_or_default();
+            assert!(
+                verify_inclusion(&root, 7, leaf, i as u64, &path),
+                "leaf {i}"
+            );
+            assert!(!verify_inclusion(&root, 7, "forged", i as u64, &path));
+        }
+        assert!(inclusion_proof(&hashes, 7).is_none());
     }
 
     #[test]

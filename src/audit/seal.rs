@@ -30,13 +30,13 @@ pub async fn verify_checkpoints(
     }
     let mut sealed: BTreeSet<String> = BTreeSet::new();
     let mut previous: Option<(i64, String)> = None;
-    let mut db_hashes: BTreeMap<i64, String> = BTreeMap::new();
+    let mut db_hashes: BTreeMap<i64, (String, Option<DateTime<Utc>>)> = BTreeMap::new();
     for c in &checkpoints {
         report.checkpoints += 1;
         let seq = c["seq"].as_i64().unwrap_or(0);
         let stored = c["hash"].as_str().unwrap_or_default().to_owned();
         let label = format!("checkpoint {seq}");
-        db_hashes.insert(seq, stored.clone());
+        db_hashes.insert(seq, (stored.clone(), instant(c["sealedAt"].as_str())));
         let expected_seq = previous.as_ref().map_or(1, |(s, _)| s + 1);
         if seq != expected_seq {
             report.findings.push(finding(
@@ -153,7 +153,15 @@ fn check_coverage(
     }
 }
 
-fn compare_sink(path: &std::path::Path, db: &BTreeMap<i64, String>, report: &mut Report) {
+/// A checkpoint is appended to the sink right after it commits; one younger than this
+/// may not be there yet.
+const SINK_GRACE: chrono::Duration = chrono::Duration::seconds(10);
+
+fn compare_sink(
+    path: &std::path::Path,
+    db: &BTreeMap<i64, (String, Option<DateTime<Utc>>)>,
+    report: &mut Report,
+) {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut sink: BTreeMap<i64, String> = BTreeMap::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -163,7 +171,7 @@ fn compare_sink(path: &std::path::Path, db: &BTreeMap<i64, String>, report: &mut
         }
     }
     for (seq, hash) in &sink {
-        if db.get(seq) != Some(hash) {
+        if db.get(seq).map(|(h, _)| h) != Some(hash) {
             report.findings.push(finding(
                 FindingKind::SinkMismatch,
                 None,
@@ -173,7 +181,11 @@ fn compare_sink(path: &std::path::Path, db: &BTreeMap<i64, String>, report: &mut
         }
     }
     let sink_last = sink.keys().next_back().copied().unwrap_or(0);
-    for seq in db.keys().filter(|s| **s > sink_last) {
+    let now = Utc::now();
+    for (seq, _) in db
+        .iter()
+        .filter(|(s, (_, at))| **s > sink_last && at.is_none_or(|at| now - at > SINK_GRACE))
+    {
         report.findings.push(finding(
             FindingKind::SinkMismatch,
             None,
@@ -209,10 +221,12 @@ async fn read_queue(store: &Store) -> Result<BTreeMap<String, Option<DateTime<Ut
     while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
         let id: String = row.get("entryId").unwrap_or_default();
         let at: Option<String> = row.get("at").unwrap_or(None);
-        let at = at
-            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-            .map(|t| t.with_timezone(&Utc));
-        out.insert(id, at);
+        out.insert(id, instant(at.as_deref()));
     }
     Ok(out)
+}
+
+fn instant(text: Option<&str>) -> Option<DateTime<Utc>> {
+    text.and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
 }

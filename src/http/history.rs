@@ -57,6 +57,14 @@ pub const ROUTES: &[RouteDoc] = &[
         route: || get(get_audit_log),
     },
     RouteDoc {
+        path: "/v1/audit-logs/{id}/proof",
+        summary: "RFC 6962 inclusion proof of an entry in the signed checkpoint that sealed it",
+        tag: "audit",
+        access: Access::Superuser,
+        query: &[],
+        route: || get(get_proof),
+    },
+    RouteDoc {
         path: "/v1/entities/{type}/{id}/history",
         summary: "Every entry that audits the entity (as primary or related entity)",
         tag: "audit",
@@ -347,6 +355,55 @@ async fn get_lineage(
     Ok(axum::Json(
         lineage::lineage(&s.store, entity_type, &id, depth).await?,
     ))
+}
+
+const ENTRY_CHECKPOINT: &str = include_str!("../../cypher/entry_checkpoint.cypher");
+
+/// The entry's hash, the signed checkpoint that sealed it, its leaf index and audit
+/// path: enough to check offline that the entry is in the signed Merkle root.
+async fn get_proof(
+    State(s): State<AppState>,
+    _: AuditReader,
+    Path(id): Path<AuditLogId>,
+) -> Result<axum::Json<Value>> {
+    let store = &s.store;
+    let id = id.to_string();
+    let mut rows = store
+        .graph()
+        .execute_read(query(ENTRY_CHECKPOINT).param("id", id.as_str()))
+        .await
+        .map_err(|e| store.error(e))?;
+    let Some(row) = rows.next().await.map_err(|e| store.error(e))? else {
+        return Err(ApiError::EntityNotFound(vec![FieldError::new(
+            "id",
+            format!("audit log entry {id} does not exist or is not sealed yet"),
+        )]));
+    };
+    let decode = |e: neo4rs::DeError| store.record(StoreError::Decode(e.to_string()));
+    let entry_hash: String = row.get("entryHash").map_err(decode)?;
+    let checkpoint: Value = row.get("checkpoint").map_err(decode)?;
+    let hashes: Vec<Option<String>> = row.get("hashes").map_err(decode)?;
+    let ids: Vec<String> = checkpoint["entryIds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    let hashes: Vec<String> = hashes.into_iter().map(Option::unwrap_or_default).collect();
+    let index = ids.iter().position(|x| *x == id).unwrap_or(0);
+    let path = crate::audit::checkpoint::inclusion_proof(&hashes, index).unwrap_or_default();
+    let mut head = checkpoint.clone();
+    if let Some(map) = head.as_object_mut() {
+        map.remove("entryIds");
+    }
+    Ok(axum::Json(json!({
+        "entryId": id,
+        "entryHash": entry_hash,
+        "leafIndex": index,
+        "treeSize": ids.len(),
+        "auditPath": path,
+        "checkpoint": head,
+    })))
 }
 
 async fn get_keys(State(s): State<AppState>, _: AuditReader) -> axum::Json<Value> {

@@ -70,6 +70,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         "0005_checkpoints.cypher",
         include_str!("../../cypher/schema/0005_checkpoints.cypher"),
     ),
+    (
+        "0006_checkpoint_time_index.cypher",
+        include_str!("../../cypher/schema/0006_checkpoint_time_index.cypher"),
+    ),
 ];
 
 const MIGRATIONS_APPLIED: &str = include_str!("../../cypher/migrations_applied.cypher");
