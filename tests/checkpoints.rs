@@ -313,7 +313,37 @@ async fn the_background_checkpointer_seals_within_its_interval() {
     settings.checkpoint_sink = Some(sink.clone());
     let app = TestApp::spawn_with(settings).await;
     let (_, admin) = token_for(&["governance-admin"]);
-    changes(&app, &admin, 20).await;
+    // Thousands of entries, written by 8 concurrent clients while the checkpointer runs.
+    let writers: Vec<_> = (0..8)
+        .map(|_| {
+            let (base, http, admin) = (app.base.clone(), app.http.clone(), admin.clone());
+            tokio::spawn(async move {
+                let team: Value = http
+                    .post(format!("{base}/v1/teams"))
+                    .bearer_auth(&admin)
+                    .json(&json!({"name": format!("bulk-{}", uuid::Uuid::new_v4())}))
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .json()
+                    .await
+                    .unwrap_or_default();
+                let team = team["entity"]["id"].as_str().unwrap_or_default().to_owned();
+                for i in 0..260 {
+                    let r = http
+                        .put(format!("{base}/v1/teams/{team}/members/bulk-{i}"))
+                        .bearer_auth(&admin)
+                        .send()
+                        .await
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    assert_eq!(r.status(), 200);
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap_or_else(|e| panic!("{e}"));
+    }
     let mut queued = Vec::new();
     for _ in 0..50 {
         queued = app
@@ -327,6 +357,16 @@ async fn the_background_checkpointer_seals_within_its_interval() {
     assert!(queued.is_empty(), "still unsealed after 5 s: {queued:?}");
     let (code, findings) = verify(&neo4j.uri, &sink);
     assert_eq!(code, 0, "{findings:#?}");
+    let entries = app
+        .query_column("MATCH (e:AuditLog) RETURN count(e) AS n", json!({}), "n")
+        .await;
+    assert!(
+        entries
+            .first()
+            .and_then(Value::as_u64)
+            .is_some_and(|n| n >= 2000),
+        "{entries:?}"
+    );
     let lines = std::fs::read_to_string(&sink).unwrap_or_default();
     assert!(
         lines.lines().count() >= 1,
