@@ -2,6 +2,15 @@
 //!
 //! Every governed change runs in one Neo4j transaction that also writes the
 //! `AuditLog` entry describing it; superusers read that history back.
+//!
+//! - [`domain`]: ids, entity types, statuses, roles, operation codes — pure types.
+//! - [`governance`]: the only writer: lock and read, decide, write change + entry.
+//! - [`audit`]: entry construction, scrubbing, hashes and chains, checkpoints, verification.
+//! - [`history`]: superuser reads — feed, history, activity, replay, lineage.
+//! - [`http`]: axum routers, extractors, problem+json, catalog, `OpenAPI`.
+//! - [`auth`]: JWT verification and principals.
+//! - [`store`]: the Neo4j pool, error classification, migrations.
+//! - [`config`], [`telemetry`], [`metrics`]: settings, logs, Prometheus metrics.
 
 pub mod audit;
 pub mod auth;
