@@ -7,6 +7,7 @@
 //! - [`governance`]: the only writer: lock and read, decide, write change + entry.
 //! - [`audit`]: entry construction, scrubbing, hashes and chains, checkpoints, verification.
 //! - [`history`]: superuser reads — feed, history, activity, replay, lineage.
+//! - [`export`]: audit streams (JSON lines, CSV) in constant memory.
 //! - [`http`]: axum routers, extractors, problem+json, catalog, `OpenAPI`.
 //! - [`auth`]: JWT verification and principals.
 //! - [`store`]: the Neo4j pool, error classification, migrations.
@@ -16,6 +17,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod export;
 pub mod governance;
 pub mod history;
 pub mod http;

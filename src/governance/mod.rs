@@ -29,7 +29,7 @@ pub use snapshot::{Node, Snapshot, StoredResponse, Targets};
 
 const GOVERNED_READ: &str = include_str!("../../cypher/governed_read.cypher");
 const GOVERNED_WRITE: &str = include_str!("../../cypher/governed_write.cypher");
-const DENIED_WRITE: &str = include_str!("../../cypher/denied_write.cypher");
+const ACTOR_ENTRY_WRITE: &str = include_str!("../../cypher/actor_entry_write.cypher");
 const IDEMPOTENCY_STORE: &str = include_str!("../../cypher/idempotency_store.cypher");
 const INJECTED_FAILURE: &str = include_str!("../../cypher/injected_failure.cypher");
 
@@ -441,46 +441,84 @@ impl Governor {
         }
         let changes = std::collections::BTreeMap::new();
         let entity_id = entity.unwrap_or_default();
-        let entry = AuditEntry::new(
+        let facts = EntryFacts {
+            operation,
+            outcome: Outcome::Denied,
+            entity_type: operation_entity_type(operation),
+            entity_id: &entity_id,
+            entity_label: "",
+            entity_version: None,
+            previous_status: None,
+            new_status: None,
+            changes: &changes,
+            related: Vec::new(),
+            reason: None,
+            correlation_id: &context.correlation_id,
+        };
+        if let Err(e) = self.write_actor_entry(actor, facts).await {
+            tracing::warn!(error = %e, "denied attempt could not be recorded");
+        }
+    }
+
+    /// Records an export (operation `EXPORT`, the requested range and filters in
+    /// `changes`) before any data leaves. Fails closed: no entry, no export.
+    pub async fn record_export(
+        &self,
+        actor: &Actor,
+        context: &Context,
+        details: &std::collections::BTreeMap<String, Value>,
+    ) -> Result<AuditLogId, GovernanceError> {
+        self.authorize(actor, Operation::Export, None, context)
+            .await?;
+        let subject = actor.principal().subject.to_string();
+        self.write_actor_entry(
+            actor,
             EntryFacts {
-                operation,
-                outcome: Outcome::Denied,
-                entity_type: operation_entity_type(operation),
-                entity_id: &entity_id,
-                entity_label: "",
+                operation: Operation::Export,
+                outcome: Outcome::Succeeded,
+                entity_type: EntityType::User,
+                entity_id: &subject,
+                entity_label: "audit export",
                 entity_version: None,
                 previous_status: None,
                 new_status: None,
-                changes: &changes,
+                changes: details,
                 related: Vec::new(),
                 reason: None,
                 correlation_id: &context.correlation_id,
             },
+        )
+        .await
+    }
+
+    /// Writes an entry that changes no entity (a denial, an export) in a transaction of
+    /// its own.
+    async fn write_actor_entry(
+        &self,
+        actor: &Actor,
+        facts: EntryFacts<'_>,
+    ) -> Result<AuditLogId, GovernanceError> {
+        let entry = AuditEntry::new(
+            facts,
             &actor.facts(),
             Stamp {
                 now: (self.clock)(),
                 entry_id: AuditLogId::from(uuid::Uuid::now_v7()),
             },
         );
-        let params = match entry.to_params() {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot encode denied entry");
-                return;
-            }
-        };
-        let result = self
-            .store
+        let params = entry
+            .to_params()
+            .map_err(|e| self.store.record(StoreError::Decode(e.to_string())))?;
+        self.store
             .graph()
             .run(
-                query(DENIED_WRITE)
+                query(ACTOR_ENTRY_WRITE)
                     .param("actor", to_bolt(actor.params()))
                     .param("entry", to_bolt(params)),
             )
-            .await;
-        if let Err(e) = result {
-            tracing::warn!(error = %self.store.error(e), "denied attempt could not be recorded");
-        }
+            .await
+            .map_err(|e| self.store.error(e))?;
+        Ok(entry.id)
     }
 }
 

@@ -38,6 +38,20 @@ const LIST_QUERY: &[(&str, &str)] = &[
     ("cursor", "nextCursor of the previous page"),
 ];
 
+const EXPORT_QUERY: &[(&str, &str)] = &[
+    ("format", "jsonl (default) or csv"),
+    ("entityType", "primary entity type"),
+    ("entityId", "primary entity id"),
+    ("operation", "operation code"),
+    ("userId", "acting user id"),
+    ("source", "API, SBOM or System"),
+    ("outcome", "SUCCEEDED, DENIED or REJECTED"),
+    ("category", "catalog category"),
+    ("correlationId", "correlation id"),
+    ("from", "inclusive lower bound, RFC 3339"),
+    ("to", "inclusive upper bound, RFC 3339"),
+];
+
 /// Routes of this module.
 pub const ROUTES: &[RouteDoc] = &[
     RouteDoc {
@@ -98,6 +112,14 @@ pub const ROUTES: &[RouteDoc] = &[
         access: Access::Superuser,
         query: &[],
         route: || get(get_verify),
+    },
+    RouteDoc {
+        path: "/v1/exports/audit",
+        summary: "Every matching entry, oldest first, streamed as JSON lines or CSV (recorded as an EXPORT entry)",
+        tag: "exports",
+        access: Access::Superuser,
+        query: EXPORT_QUERY,
+        route: || get(get_export),
     },
     RouteDoc {
         path: "/v1/audit/keys",
@@ -173,10 +195,11 @@ struct ListQuery {
     order: Option<String>,
     limit: Option<String>,
     cursor: Option<String>,
+    format: Option<String>,
 }
 
 impl ListQuery {
-    fn page_request(&self, scope: Scope) -> Result<PageRequest> {
+    fn filters(&self) -> Result<Filters> {
         let filters = Filters {
             entity_type: parse::<EntityType>("entityType", self.entity_type.as_ref())?,
             entity_id: text("entityId", self.entity_id.as_ref())?,
@@ -194,6 +217,14 @@ impl ListQuery {
         {
             return Err(bad("from", "must not be after `to`"));
         }
+        Ok(filters)
+    }
+
+    fn page_request(&self, scope: Scope) -> Result<PageRequest> {
+        if self.format.is_some() {
+            return Err(bad("format", "only exports take a format"));
+        }
+        let filters = self.filters()?;
         let order = match self.order.as_deref() {
             None | Some("desc") => Order::Desc,
             Some("asc") => Order::Asc,
@@ -404,6 +435,55 @@ async fn get_proof(
         "auditPath": path,
         "checkpoint": head,
     })))
+}
+
+/// Streams matching entries. The export is recorded (operation EXPORT, exporter,
+/// format, range and filters) before the first byte leaves; no record, no export.
+async fn get_export(
+    State(s): State<AppState>,
+    caller: super::extract::Authenticated,
+    correlation: Option<axum::Extension<super::middleware::CorrelationId>>,
+    Query(q): Query<ListQuery>,
+) -> Result<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let format = match q.format.as_deref() {
+        None | Some("jsonl") => crate::export::Format::Jsonl,
+        Some("csv") => crate::export::Format::Csv,
+        Some(_) => return Err(bad("format", "must be `jsonl` or `csv`")),
+    };
+    for (name, given) in [
+        ("order", &q.order),
+        ("limit", &q.limit),
+        ("cursor", &q.cursor),
+    ] {
+        if given.is_some() {
+            return Err(bad(name, "exports stream every match, oldest first"));
+        }
+    }
+    let filters = q.filters()?;
+    let actor = crate::governance::Actor::new(caller.0);
+    let context = crate::governance::Context {
+        reason: None,
+        if_match: None,
+        idempotency: None,
+        correlation_id: correlation.map(|c| c.0.0.clone()).unwrap_or_default(),
+    };
+    let mut details = std::collections::BTreeMap::new();
+    details.insert(
+        "export".to_owned(),
+        json!({ "old": null, "new": { "kind": "audit-stream", "format": q.format.clone().unwrap_or_else(|| "jsonl".into()), "filters": filters } }),
+    );
+    s.governor
+        .record_export(&actor, &context, &details)
+        .await
+        .map_err(super::governed::to_api_error)?;
+    let body =
+        axum::body::Body::from_stream(crate::export::stream(s.store.clone(), filters, format));
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, format.media_type())],
+        body,
+    )
+        .into_response())
 }
 
 async fn get_keys(State(s): State<AppState>, _: AuditReader) -> axum::Json<Value> {

@@ -1,6 +1,7 @@
-// Records an attempt refused for lack of a role (outcome DENIED), in a transaction of
-// its own. No AUDITS edge: nothing was changed, so no entity's history moves; the
-// entry names the target in entityType/entityId and links its actor.
+// Records an entry that changes no entity — an attempt refused for lack of a role
+// (outcome DENIED) or an export — in a transaction of its own. No AUDITS edge: no
+// entity's history moves; the entry names its subject in entityType/entityId, links
+// its actor, and is queued for the next checkpoint like every entry.
 // Params: $actor {id, displayName, email}, $entry (map; timestamp as RFC 3339 text).
 // Columns: entryId.
 MERGE (u:User {id: $actor.id})
