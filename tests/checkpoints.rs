@@ -12,7 +12,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use common::{DedicatedNeo4j, TestApp, keys_dir, test_settings, token_for};
@@ -20,23 +19,15 @@ use govtrail::audit::checkpoint::{CheckpointKey, Checkpointer};
 use serde_json::{Value, json};
 
 fn verify(uri: &str, sink: &Path) -> (i32, Vec<Value>) {
-    let out = Command::new(env!("CARGO_BIN_EXE_govtrail"))
-        .arg("verify")
-        .env("GOVTRAIL_NEO4J_URI", uri)
-        .env("GOVTRAIL_LOG_FILTER", "warn")
-        .env(
-            "GOVTRAIL_CHECKPOINT_KEY_FILE",
-            keys_dir().join("ed25519-private.pem"),
-        )
-        .env("GOVTRAIL_CHECKPOINT_SINK", sink)
-        .env_remove("GOVTRAIL_CONFIG")
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let findings = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or(Value::Null))
-        .collect();
-    (out.status.code().unwrap_or(-1), findings)
+    let key = keys_dir().join("ed25519-private.pem");
+    let (code, findings, _) = common::verify_cli(
+        uri,
+        &[
+            ("GOVTRAIL_CHECKPOINT_KEY_FILE", key.as_os_str()),
+            ("GOVTRAIL_CHECKPOINT_SINK", sink.as_os_str()),
+        ],
+    );
+    (code, findings)
 }
 
 fn kinds(findings: &[Value]) -> Vec<String> {

@@ -9,28 +9,11 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::{DedicatedNeo4j, TestApp, test_settings, token_for};
 use serde_json::{Value, json};
 
 fn verify(uri: &str) -> (i32, Vec<Value>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_govtrail"))
-        .arg("verify")
-        .env("GOVTRAIL_NEO4J_URI", uri)
-        .env("GOVTRAIL_LOG_FILTER", "warn")
-        .env_remove("GOVTRAIL_CONFIG")
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let findings = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or(Value::Null))
-        .collect();
-    (
-        out.status.code().unwrap_or(-1),
-        findings,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::verify_cli(uri, &[])
 }
 
 fn has(findings: &[Value], kind: &str, entry: Option<&str>, entity: &str) -> bool {

@@ -396,3 +396,27 @@ pub fn concrete(template: &str) -> String {
         .collect::<Vec<_>>()
         .join("/")
 }
+
+/// Runs `govtrail verify` against `uri` with extra environment; returns the exit code,
+/// the findings (one JSON object per stdout line) and the summary on stderr.
+pub fn verify_cli(uri: &str, env: &[(&str, &std::ffi::OsStr)]) -> (i32, Vec<Value>, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_govtrail"));
+    command
+        .arg("verify")
+        .env("GOVTRAIL_NEO4J_URI", uri)
+        .env("GOVTRAIL_LOG_FILTER", "warn")
+        .env_remove("GOVTRAIL_CONFIG");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let out = command.output().unwrap_or_else(|e| panic!("{e}"));
+    let findings = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or(Value::Null))
+        .collect();
+    (
+        out.status.code().unwrap_or(-1),
+        findings,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
