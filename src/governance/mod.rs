@@ -106,6 +106,20 @@ pub struct Context {
     pub correlation_id: String,
 }
 
+impl Context {
+    /// A request's context with only its correlation id: no reason, no `If-Match`, no
+    /// idempotency key (reads, exports, denials).
+    #[must_use]
+    pub fn new(correlation_id: String) -> Self {
+        Self {
+            reason: None,
+            if_match: None,
+            idempotency: None,
+            correlation_id,
+        }
+    }
+}
+
 /// The clock entries are stamped with. Read inside the transaction, after the locks
 /// are held, so one entity's entries are stamped in the order they commit.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;

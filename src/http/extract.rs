@@ -152,6 +152,35 @@ impl FromRequestParts<AppState> for Authenticated {
     }
 }
 
+/// An authenticated caller as the governor sees it: the actor and the request's
+/// context (its correlation id).
+pub struct Caller {
+    /// The actor.
+    pub actor: crate::governance::Actor,
+    /// The request context.
+    pub context: crate::governance::Context,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Authenticated(principal) = Authenticated::from_request_parts(parts, state).await?;
+        let correlation_id = parts
+            .extensions
+            .get::<super::middleware::CorrelationId>()
+            .map(|c| c.0.clone())
+            .unwrap_or_default();
+        Ok(Self {
+            actor: crate::governance::Actor::new(principal),
+            context: crate::governance::Context::new(correlation_id),
+        })
+    }
+}
+
 /// A caller allowed to read audit data (role `superuser`). Anyone else with a valid
 /// token gets 403, and the attempt is recorded as a `READ_AUDIT` entry with outcome
 /// DENIED (rate-limited per caller).
@@ -165,18 +194,7 @@ impl FromRequestParts<AppState> for AuditReader {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let Authenticated(principal) = Authenticated::from_request_parts(parts, state).await?;
-        let actor = crate::governance::Actor::new(principal);
-        let context = crate::governance::Context {
-            reason: None,
-            if_match: None,
-            idempotency: None,
-            correlation_id: parts
-                .extensions
-                .get::<super::middleware::CorrelationId>()
-                .map(|c| c.0.clone())
-                .unwrap_or_default(),
-        };
+        let Caller { actor, context } = Caller::from_request_parts(parts, state).await?;
         state
             .governor
             .authorize(&actor, crate::domain::Operation::ReadAudit, None, &context)

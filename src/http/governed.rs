@@ -77,10 +77,9 @@ impl FromRequest<AppState> for Governed {
         Ok(Self {
             actor: Actor::new(caller.0),
             context: Context {
-                reason: None,
                 if_match,
                 idempotency,
-                correlation_id,
+                ..Context::new(correlation_id)
             },
             body: bytes,
             json,

@@ -255,6 +255,13 @@ impl ListQuery {
     }
 }
 
+fn not_found(entity_type: EntityType, id: &str) -> ApiError {
+    ApiError::EntityNotFound(vec![FieldError::new(
+        "id",
+        format!("{entity_type} {id} does not exist"),
+    )])
+}
+
 /// `{type}/{id}` of an entity route: a known type, and a UUID (or a subject for users).
 fn entity(type_text: &str, id: &str) -> Result<(EntityType, String)> {
     let entity_type: EntityType = type_text
@@ -320,14 +327,10 @@ async fn get_state(
 ) -> Result<axum::Json<Value>> {
     let (entity_type, id) = entity(&type_text, &id)?;
     let at = instant("at", q.at.as_ref())?;
-    let exists = replay::live(&s.store, entity_type, &id).await?.is_some();
-    if !exists {
-        return Err(ApiError::EntityNotFound(vec![FieldError::new(
-            "id",
-            format!("{entity_type} {id} does not exist"),
-        )]));
-    }
     if let Some(at) = at {
+        if replay::live(&s.store, entity_type, &id).await?.is_none() {
+            return Err(not_found(entity_type, &id));
+        }
         let entries = replay::entries(&s.store, entity_type, &id, Some(at)).await?;
         let state = replay::fold(&id, entity_type, &entries);
         return Ok(axum::Json(json!({
@@ -339,7 +342,11 @@ async fn get_state(
             "lastEntryId": entries.last().map(|e| e.id.clone()),
         })));
     }
+    // One read of the live state serves both the existence check and the comparison.
     let comparison = replay::compare(&s.store, entity_type, &id).await?;
+    if comparison.live.is_none() {
+        return Err(not_found(entity_type, &id));
+    }
     Ok(axum::Json(json!({
         "entityType": entity_type,
         "entityId": id,
@@ -378,10 +385,7 @@ async fn get_lineage(
             })?,
     };
     if replay::live(&s.store, entity_type, &id).await?.is_none() {
-        return Err(ApiError::EntityNotFound(vec![FieldError::new(
-            "id",
-            format!("{entity_type} {id} does not exist"),
-        )]));
+        return Err(not_found(entity_type, &id));
     }
     Ok(axum::Json(
         lineage::lineage(&s.store, entity_type, &id, depth).await?,
@@ -441,8 +445,7 @@ async fn get_proof(
 /// format, range and filters) before the first byte leaves; no record, no export.
 async fn get_export(
     State(s): State<AppState>,
-    caller: super::extract::Authenticated,
-    correlation: Option<axum::Extension<super::middleware::CorrelationId>>,
+    caller: super::extract::Caller,
     Query(q): Query<ListQuery>,
 ) -> Result<axum::response::Response> {
     use axum::response::IntoResponse;
@@ -461,20 +464,13 @@ async fn get_export(
         }
     }
     let filters = q.filters()?;
-    let actor = crate::governance::Actor::new(caller.0);
-    let context = crate::governance::Context {
-        reason: None,
-        if_match: None,
-        idempotency: None,
-        correlation_id: correlation.map(|c| c.0.0.clone()).unwrap_or_default(),
-    };
     let mut details = std::collections::BTreeMap::new();
     details.insert(
         "export".to_owned(),
         json!({ "old": null, "new": { "kind": "audit-stream", "format": q.format.clone().unwrap_or_else(|| "jsonl".into()), "filters": filters } }),
     );
     s.governor
-        .record_export(&actor, &context, &details)
+        .record_export(&caller.actor, &caller.context, &details)
         .await
         .map_err(super::governed::to_api_error)?;
     let body =
