@@ -142,6 +142,28 @@ async fn checkpoints_seal_every_entry_with_one_checkpointer_and_catch_what_chain
         "a sealed log verifies: {findings:#?}"
     );
 
+    // Checkpoints link to what they seal; checkpoints from before those links get them
+    // from migration 0007, run here as the migrator runs it (auto-commit).
+    let unlink = "MATCH (:Checkpoint)-[s:SEALS]->(:AuditLog) DELETE s RETURN count(s) AS n";
+    let removed = replica_a.query_column(unlink, json!({}), "n").await;
+    assert_eq!(removed, vec![json!(16)], "one SEALS edge per sealed entry");
+    let backfill = include_str!("../cypher/schema/0007_checkpoint_seals_edges.cypher");
+    replica_a
+        .state
+        .store
+        .graph()
+        .run(neo4rs::query(backfill.trim().trim_end_matches(';')))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let relinked = replica_a
+        .query_column(
+            "MATCH (c:Checkpoint)-[s:SEALS]->(e:AuditLog) WHERE c.entryIds[s.leaf] = e.id RETURN count(s) AS n",
+            json!({}),
+            "n",
+        )
+        .await;
+    assert_eq!(relinked, vec![json!(16)]);
+
     // Any sealed entry proves its inclusion in a signed root.
     let entry = replica_a
         .query_column(

@@ -74,6 +74,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         "0006_checkpoint_time_index.cypher",
         include_str!("../../cypher/schema/0006_checkpoint_time_index.cypher"),
     ),
+    (
+        "0007_checkpoint_seals_edges.cypher",
+        include_str!("../../cypher/schema/0007_checkpoint_seals_edges.cypher"),
+    ),
 ];
 
 const MIGRATIONS_APPLIED: &str = include_str!("../../cypher/migrations_applied.cypher");
