@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks (and on Debian, installs) what govtrail's scripts need: cargo with rustfmt and
-# clippy, a Java 17+ runtime and Maven for the embedded development Neo4j, and curl
-# and jq for the API documentation's examples.
+# clippy, a Java 17+ runtime and Maven for the embedded development Neo4j, curl and jq
+# for the API documentation's examples, and Python 3 with the `cryptography` package
+# for the standalone packet verifier (tools/verify_export.py) the tests run.
 set -euo pipefail
 
 log() { printf 'prereqs: %s\n' "$*" >&2; }
@@ -14,6 +15,7 @@ command -v curl >/dev/null || missing+=(curl)
 command -v jq >/dev/null || missing+=(jq)
 # dev/run makes a development checkpoint signing key with openssl.
 command -v openssl >/dev/null || missing+=(openssl)
+command -v python3 >/dev/null || missing+=(python3 python3-venv python3-pip)
 if (( ${#missing[@]} )); then
   if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
     log "installing ${missing[*]}"
@@ -28,4 +30,17 @@ java_major=$(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.sp
 if [[ -z $java_major || ${java_major%%.*} -lt 17 ]]; then
   log "Java 17 or newer is required for Neo4j 5.26 (found: ${java_major:-unknown})"
   exit 1
+fi
+# The standalone verifier needs `cryptography` in whichever python3 is on PATH.
+if ! python3 -c 'import cryptography' 2>/dev/null; then
+  log "installing the Python package cryptography for tools/verify_export.py"
+  if ! python3 -m pip install --quiet cryptography >&2 \
+      && ! python3 -m pip install --quiet --break-system-packages cryptography >&2 \
+      && ! { command -v apt-get >/dev/null && [[ $(id -u) == 0 ]] \
+             && apt-get update -qq >&2 \
+             && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-cryptography >&2 \
+             && python3 -c 'import cryptography'; }; then
+    log "cannot install the Python package cryptography (pip install cryptography)"
+    exit 1
+  fi
 fi

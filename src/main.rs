@@ -41,6 +41,22 @@ enum Command {
     /// edges with the entities it names, and walk every entity's hash chain. Prints one
     /// JSON line per finding on stdout and a summary on stderr; exits 1 on any finding.
     Verify,
+    /// Verify a lineage packet offline, with nothing but the packet and the public key:
+    /// the envelope signature, the state digest, every entry's hash, the entity's hash
+    /// chain, every inclusion proof and every checkpoint signature. Prints the verdict
+    /// and each problem; exits 0 if valid, 1 if not, 2 if a file cannot be read.
+    /// Needs no Neo4j and no settings.
+    VerifyExport {
+        /// The packet (the DSSE envelope JSON from /v1/exports/entities/{type}/{id}).
+        packet: PathBuf,
+        /// The govtrail Ed25519 public key: PEM, or base64 of its 32 bytes
+        /// (`publicKeyPem` or `publicKey` of /v1/audit/keys).
+        #[arg(long, value_name = "FILE")]
+        public_key: PathBuf,
+        /// Print the verdict as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a development JWT signed with the HS256 development secret
     /// (GOVTRAIL_AUTH_HS256_SECRET). Refuses when no development secret is set.
     Token {
@@ -64,6 +80,14 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::VerifyExport {
+        packet,
+        public_key,
+        json,
+    } = &cli.command
+    {
+        return verify_export(packet, public_key, *json);
+    }
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
@@ -105,7 +129,7 @@ fn main() -> ExitCode {
             Ok(_) => return ExitCode::from(1),
             Err(e) => Err(e),
         },
-        Command::Token { .. } => Ok(()),
+        Command::Token { .. } | Command::VerifyExport { .. } => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -196,6 +220,39 @@ async fn check_replay(settings: Settings) -> Result<usize, Box<dyn std::error::E
         summary.checked, summary.mismatches
     );
     Ok(summary.mismatches)
+}
+
+fn verify_export(packet: &std::path::Path, public_key: &std::path::Path, json: bool) -> ExitCode {
+    use govtrail::export::offline::{read_public_key, verify_packet};
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    let key = read(public_key).and_then(|bytes| {
+        read_public_key(&String::from_utf8_lossy(&bytes))
+            .map_err(|e| format!("{}: {e}", public_key.display()))
+    });
+    let (bytes, key) = match (read(packet), key) {
+        (Ok(bytes), Ok(key)) => (bytes, key),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("govtrail verify-export: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let verdict = verify_packet(&bytes, &key);
+    let text = if json {
+        serde_json::to_string_pretty(&verdict).unwrap_or_default()
+    } else {
+        verdict.render(&govtrail::export::offline::key_id(&key))
+    };
+    #[expect(clippy::print_stdout, reason = "the verdict is this command's output")]
+    {
+        println!("{}", text.trim_end());
+    }
+    if verdict.valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 fn token(

@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{TEST_SECRET, TestApp, token_for};
+use common::{TEST_SECRET, TestApp, keys_dir, test_settings, token_for};
 
 fn shell_blocks(markdown: &str) -> String {
     let mut script = String::new();
@@ -27,7 +27,12 @@ fn shell_blocks(markdown: &str) -> String {
 
 #[tokio::test]
 async fn every_curl_example_in_the_api_docs_works() {
-    let app = TestApp::spawn().await;
+    // A signing key for the packet example; nothing seals in the background (the shared
+    // test database belongs to every test binary).
+    let mut settings = test_settings(&common::neo4j_uri());
+    settings.checkpoint_key_file = Some(keys_dir().join("ed25519-private.pem"));
+    settings.checkpoint_interval_ms = 0;
+    let app = TestApp::spawn_with(settings).await;
     let (_, admin) = token_for(&["governance-admin"]);
     let (_, superuser) = token_for(&["superuser"]);
     let markdown = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/api.md"))

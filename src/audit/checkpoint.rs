@@ -16,7 +16,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
 use ct_merkle::mem_backed_tree::MemoryBackedTree;
-use ed25519_dalek::pkcs8::DecodePrivateKey;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePublicKey as _};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
 use neo4rs::query;
 use serde::Serialize;
@@ -33,7 +33,8 @@ const WRITE: &str = include_str!("../../cypher/checkpoint_write.cypher");
 /// Most entries one checkpoint seals.
 pub const MAX_BATCH: i64 = 10_000;
 
-/// The checkpoint signing key.
+/// The checkpoint signing key (it also signs lineage packets).
+#[derive(Clone)]
 pub struct CheckpointKey {
     key: SigningKey,
     key_id: String,
@@ -81,6 +82,12 @@ impl CheckpointKey {
     pub fn verifying_key(&self) -> VerifyingKey {
         self.key.verifying_key()
     }
+
+    /// Ed25519 signature of `message`.
+    #[must_use]
+    pub fn sign(&self, message: &[u8]) -> Signature {
+        self.key.sign(message)
+    }
 }
 
 /// A public key served at `/v1/audit/keys` and used to verify checkpoints.
@@ -93,6 +100,9 @@ pub struct PublicKey {
     pub algorithm: &'static str,
     /// The 32-byte public key, base64.
     pub public_key: String,
+    /// The same key as PEM (SubjectPublicKeyInfo), for `govtrail verify-export` and
+    /// `tools/verify_export.py`.
+    pub public_key_pem: String,
 }
 
 impl PublicKey {
@@ -110,6 +120,10 @@ impl From<&CheckpointKey> for PublicKey {
             key_id: key.key_id.clone(),
             algorithm: "Ed25519",
             public_key: STANDARD.encode(key.verifying_key().as_bytes()),
+            public_key_pem: key
+                .verifying_key()
+                .to_public_key_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+                .unwrap_or_default(),
         }
     }
 }
@@ -138,6 +152,24 @@ pub fn inclusion_proof(entry_hashes: &[String], index: usize) -> Option<Vec<Stri
     }
     let proof = tree.prove_inclusion(index);
     Some(proof.as_bytes().chunks(32).map(hex::encode).collect())
+}
+
+/// The inclusion proof of every leaf, in leaf order (one tree for all of them).
+#[must_use]
+pub fn inclusion_proofs(entry_hashes: &[String]) -> Vec<Vec<String>> {
+    let mut tree = MemoryBackedTree::<sha2_merkle::Sha256, Vec<u8>>::new();
+    for hash in entry_hashes {
+        tree.push(hash.as_bytes().to_vec());
+    }
+    (0..entry_hashes.len())
+        .map(|i| {
+            tree.prove_inclusion(i)
+                .as_bytes()
+                .chunks(32)
+                .map(hex::encode)
+                .collect()
+        })
+        .collect()
 }
 
 /// Checks an inclusion proof of `leaf` (an entry's hash text) at `index` in a tree of
@@ -405,6 +437,11 @@ mod tests {
             assert!(!verify_inclusion(&root, 7, "forged", i as u64, &path));
         }
         assert!(inclusion_proof(&hashes, 7).is_none());
+        let all = inclusion_proofs(&hashes);
+        assert_eq!(all.len(), 7);
+        for (i, path) in all.iter().enumerate() {
+            assert_eq!(Some(path), inclusion_proof(&hashes, i).as_ref(), "leaf {i}");
+        }
     }
 
     #[test]

@@ -1,6 +1,12 @@
-//! Audit streams for SIEM and spreadsheet users: every entry matching the feed's
-//! filters, oldest first, as JSON lines or CSV, fetched page by page (keyset
-//! pagination) and written as it is read, so memory stays flat whatever the size.
+//! Compliance exports. Audit streams for SIEM and spreadsheet users: every entry
+//! matching the feed's filters, oldest first, as JSON lines or CSV, fetched page by
+//! page (keyset pagination) and written as it is read, so memory stays flat whatever
+//! the size. Signed lineage packets of one entity ([`packet`]), verifiable offline
+//! ([`offline`]).
+
+pub mod dsse;
+pub mod offline;
+pub mod packet;
 
 use axum::body::Bytes;
 use futures_util::Stream;

@@ -469,18 +469,21 @@ impl Governor {
             reason: None,
             correlation_id: &context.correlation_id,
         };
-        if let Err(e) = self.write_actor_entry(actor, facts).await {
+        let entry_id = AuditLogId::from(uuid::Uuid::now_v7());
+        if let Err(e) = self.write_actor_entry(actor, facts, entry_id).await {
             tracing::warn!(error = %e, "denied attempt could not be recorded");
         }
     }
 
     /// Records an export (operation `EXPORT`, the requested range and filters in
-    /// `changes`) before any data leaves. Fails closed: no entry, no export.
+    /// `changes`) before any data leaves. Fails closed: no entry, no export. The entry
+    /// gets `entry_id`, so a lineage packet can name the entry that records it.
     pub async fn record_export(
         &self,
         actor: &Actor,
         context: &Context,
         details: &std::collections::BTreeMap<String, Value>,
+        entry_id: AuditLogId,
     ) -> Result<AuditLogId, GovernanceError> {
         self.authorize(actor, Operation::Export, None, context)
             .await?;
@@ -501,6 +504,7 @@ impl Governor {
                 reason: None,
                 correlation_id: &context.correlation_id,
             },
+            entry_id,
         )
         .await
     }
@@ -511,13 +515,14 @@ impl Governor {
         &self,
         actor: &Actor,
         facts: EntryFacts<'_>,
+        entry_id: AuditLogId,
     ) -> Result<AuditLogId, GovernanceError> {
         let entry = AuditEntry::new(
             facts,
             &actor.facts(),
             Stamp {
                 now: (self.clock)(),
-                entry_id: AuditLogId::from(uuid::Uuid::now_v7()),
+                entry_id,
             },
         );
         let params = entry

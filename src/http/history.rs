@@ -122,6 +122,14 @@ pub const ROUTES: &[RouteDoc] = &[
         route: || get(get_export),
     },
     RouteDoc {
+        path: "/v1/exports/entities/{type}/{id}",
+        summary: "Signed lineage packet of one entity (DSSE envelope, in-toto Statement): state digest, full history with hashes, chain links and inclusion proofs, signed checkpoints, lineage, what is in force; recorded as an EXPORT entry naming its digest",
+        tag: "exports",
+        access: Access::Superuser,
+        query: &[],
+        route: || get(get_packet),
+    },
+    RouteDoc {
         path: "/v1/audit/keys",
         summary: "Public keys (Ed25519) that verify the signed checkpoints",
         tag: "audit",
@@ -416,18 +424,12 @@ async fn get_proof(
     };
     let decode = |e: neo4rs::DeError| store.record(StoreError::Decode(e.to_string()));
     let entry_hash: String = row.get("entryHash").map_err(decode)?;
-    let checkpoint: Value = row.get("checkpoint").map_err(decode)?;
+    let leaf: i64 = row.get("leaf").map_err(decode)?;
+    let mut head: Value = row.get("checkpoint").map_err(decode)?;
     let hashes: Vec<Option<String>> = row.get("hashes").map_err(decode)?;
-    let ids: Vec<String> = checkpoint["entryIds"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect();
     let hashes: Vec<String> = hashes.into_iter().map(Option::unwrap_or_default).collect();
-    let index = ids.iter().position(|x| *x == id).unwrap_or(0);
+    let index = usize::try_from(leaf).unwrap_or(usize::MAX);
     let path = crate::audit::checkpoint::inclusion_proof(&hashes, index).unwrap_or_default();
-    let mut head = checkpoint.clone();
     if let Some(map) = head.as_object_mut() {
         map.remove("entryIds");
     }
@@ -435,7 +437,7 @@ async fn get_proof(
         "entryId": id,
         "entryHash": entry_hash,
         "leafIndex": index,
-        "treeSize": ids.len(),
+        "treeSize": hashes.len(),
         "auditPath": path,
         "checkpoint": head,
     })))
@@ -470,7 +472,12 @@ async fn get_export(
         json!({ "old": null, "new": { "kind": "audit-stream", "format": q.format.clone().unwrap_or_else(|| "jsonl".into()), "filters": filters } }),
     );
     s.governor
-        .record_export(&caller.actor, &caller.context, &details)
+        .record_export(
+            &caller.actor,
+            &caller.context,
+            &details,
+            AuditLogId::from(uuid::Uuid::now_v7()),
+        )
         .await
         .map_err(super::governed::to_api_error)?;
     let body =
@@ -478,6 +485,79 @@ async fn get_export(
     Ok((
         [(axum::http::header::CONTENT_TYPE, format.media_type())],
         body,
+    )
+        .into_response())
+}
+
+/// Builds and signs the packet, records the export (with the packet's digest) under
+/// the id the packet names, then sends it. No signing key: 503.
+async fn get_packet(
+    State(s): State<AppState>,
+    caller: super::extract::Caller,
+    Path((type_text, id)): Path<(String, String)>,
+) -> Result<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let (entity_type, id) = entity(&type_text, &id)?;
+    let governor = &s.governor;
+    governor
+        .authorize(
+            &caller.actor,
+            Operation::Export,
+            Some(id.clone()),
+            &caller.context,
+        )
+        .await
+        .map_err(super::governed::to_api_error)?;
+    let Some(key) = s.signing_key.as_deref() else {
+        return Err(ApiError::NotConfigured(
+            "no signing key is configured (GOVTRAIL_CHECKPOINT_KEY_FILE): packets cannot be signed"
+                .into(),
+        ));
+    };
+    let principal = caller.actor.principal();
+    let entry_id = AuditLogId::from(uuid::Uuid::now_v7());
+    let request = crate::export::packet::ExportRequest {
+        exporter: crate::export::packet::Exporter {
+            user_id: principal.subject.to_string(),
+            roles: principal.roles.iter().map(ToString::to_string).collect(),
+        },
+        export_entry_id: entry_id.to_string(),
+        exported_at: Utc::now(),
+    };
+    let Some(signed) =
+        crate::export::packet::build(&s.store, key, entity_type, &id, request).await?
+    else {
+        return Err(not_found(entity_type, &id));
+    };
+    let mut details = std::collections::BTreeMap::new();
+    details.insert(
+        "export".to_owned(),
+        json!({ "old": null, "new": {
+            "kind": "lineage-packet",
+            "entityType": entity_type,
+            "entityId": id,
+            "range": "full history",
+            "entries": signed.entries,
+            "packetDigest": format!("sha256:{}", signed.payload_digest),
+        } }),
+    );
+    governor
+        .record_export(&caller.actor, &caller.context, &details, entry_id)
+        .await
+        .map_err(super::governed::to_api_error)?;
+    let file = format!(
+        "attachment; filename=\"govtrail-{}-{id}.dsse.json\"",
+        entity_type.as_str()
+    );
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/json".to_owned(),
+            ),
+            (axum::http::header::CONTENT_DISPOSITION, file),
+        ],
+        axum::Json(signed.envelope),
     )
         .into_response())
 }

@@ -54,6 +54,8 @@ pub struct AppState {
     pub governor: Governor,
     /// Public keys that verify checkpoints (empty when none is configured).
     pub checkpoint_keys: Arc<Vec<crate::audit::checkpoint::PublicKey>>,
+    /// The key that signs checkpoints and lineage packets, if configured.
+    pub signing_key: Option<Arc<CheckpointKey>>,
     /// Settings.
     pub settings: Arc<Settings>,
 }
@@ -207,11 +209,11 @@ impl App {
             .map(|path| CheckpointKey::from_pem_file(path, settings.checkpoint_key_id.clone()))
             .transpose()?;
         let checkpoint_keys: Vec<PublicKey> = checkpoint_key.iter().map(PublicKey::from).collect();
-        if let Some(key) = checkpoint_key {
+        if let Some(key) = &checkpoint_key {
             if settings.checkpoint_interval_ms > 0 {
                 let checkpointer = Checkpointer::new(
                     store.clone(),
-                    key,
+                    key.clone(),
                     settings.checkpoint_sink.clone(),
                     std::time::Duration::from_millis(settings.checkpoint_interval_ms),
                 );
@@ -229,6 +231,7 @@ impl App {
         );
         let state = AppState {
             checkpoint_keys: Arc::new(checkpoint_keys),
+            signing_key: checkpoint_key.map(Arc::new),
             governor,
             store,
             auth: Arc::new(auth),

@@ -77,6 +77,9 @@ pub enum ApiError {
         /// The entity's current `ETag`.
         current: String,
     },
+    /// The service lacks a setting this request needs (e.g. a signing key).
+    #[error("not configured: {0}")]
+    NotConfigured(String),
     /// Neo4j failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -233,6 +236,13 @@ impl IntoResponse for ApiError {
                 }
                 r
             }
+            Self::NotConfigured(detail) => problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not-configured",
+                "Not configured",
+                Some(detail),
+                &[],
+            ),
             Self::Store(error) => store_problem(&error),
             Self::Internal(cause) => {
                 tracing::error!(%cause, "internal error");

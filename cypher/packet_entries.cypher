@@ -1,0 +1,17 @@
+// Everything a lineage packet says about one entity's history: the entity, every entry
+// that AUDITS it (every stored field, timestamps as text), the checkpoint that sealed
+// each entry and its leaf index, and the actors' display names as they are now.
+// Params: $id, $type (label). Columns: entity (map), entries [{entry, checkpoint, leaf,
+// actorId, actorName}]. No row if the entity does not exist.
+MATCH (n:Governed {id: $id})
+WHERE $type IN labels(n)
+RETURN n {.*} AS entity,
+       COLLECT {
+         MATCH (n)<-[:AUDITS]-(e:AuditLog)
+         OPTIONAL MATCH (e)<-[s:SEALS]-(c:Checkpoint)
+         OPTIONAL MATCH (e)-[:PERFORMED_BY]->(u:User)
+         WITH e, min(c.seq) AS checkpoint, head(collect(s.leaf)) AS leaf, u
+         ORDER BY e.timestamp, e.id
+         RETURN {entry: e {.*, timestamp: toString(e.timestamp)}, checkpoint: checkpoint,
+                 leaf: leaf, actorId: u.id, actorName: u.displayName}
+       } AS entries
