@@ -78,6 +78,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         "0007_checkpoint_seals_edges.cypher",
         include_str!("../../cypher/schema/0007_checkpoint_seals_edges.cypher"),
     ),
+    (
+        "0008_seal_queue_order.cypher",
+        include_str!("../../cypher/schema/0008_seal_queue_order.cypher"),
+    ),
 ];
 
 const MIGRATIONS_APPLIED: &str = include_str!("../../cypher/migrations_applied.cypher");
