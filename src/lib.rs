@@ -22,5 +22,6 @@ pub mod governance;
 pub mod history;
 pub mod http;
 pub mod metrics;
+pub mod seed;
 pub mod store;
 pub mod telemetry;

@@ -41,6 +41,24 @@ enum Command {
     /// edges with the entities it names, and walk every entity's hash chain. Prints one
     /// JSON line per finding on stdout and a summary on stderr; exits 1 on any finding.
     Verify,
+    /// Fill Neo4j with demo or benchmark data: technologies and teams with a skewed,
+    /// hashed and chained audit log (a few hot entities, a long tail), written in
+    /// batches. Entries are queued for sealing; a running govtrail with a signing key
+    /// seals them. Prints what it wrote on stderr.
+    Seed {
+        /// Entries to write.
+        #[arg(long, default_value_t = 10_000)]
+        entries: usize,
+        /// Hot entities.
+        #[arg(long, default_value_t = 3)]
+        hot: usize,
+        /// Entries per hot entity.
+        #[arg(long, default_value_t = 1_000)]
+        hot_entries: usize,
+        /// Mean entries per tail entity.
+        #[arg(long, default_value_t = 20)]
+        tail_mean: usize,
+    },
     /// Verify a lineage packet offline, with nothing but the packet and the public key:
     /// the envelope signature, the state digest, every entry's hash, the entity's hash
     /// chain, every inclusion proof and every checkpoint signature. Prints the verdict
@@ -124,6 +142,20 @@ fn main() -> ExitCode {
             Ok(_) => return ExitCode::from(1),
             Err(e) => Err(e),
         },
+        Command::Seed {
+            entries,
+            hot,
+            hot_entries,
+            tail_mean,
+        } => runtime.block_on(seed(
+            settings,
+            govtrail::seed::LogShape {
+                total: entries,
+                hot,
+                hot_entries,
+                tail_mean,
+            },
+        )),
         Command::CheckReplay => match runtime.block_on(check_replay(settings)) {
             Ok(0) => Ok(()),
             Ok(_) => return ExitCode::from(1),
@@ -201,6 +233,30 @@ async fn verify(settings: Settings) -> Result<usize, Box<dyn std::error::Error>>
         report.findings.len()
     );
     Ok(report.findings.len())
+}
+
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "a rate printed with no decimals"
+)]
+async fn seed(
+    settings: Settings,
+    shape: govtrail::seed::LogShape,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let store = connect(&settings).await?;
+    Migrator::embedded()?.run(&store).await?;
+    let started = std::time::Instant::now();
+    let mut seeder =
+        govtrail::seed::Seeder::new(store, rand::random(), chrono::Duration::days(30)).await?;
+    let entities = govtrail::seed::seed_log(&mut seeder, &shape).await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    eprintln!(
+        "seed: {} entries over {} entities in {elapsed:.1} s ({:.0} entries/s)",
+        shape.total,
+        entities.len(),
+        shape.total as f64 / elapsed.max(1e-9)
+    );
+    Ok(())
 }
 
 async fn check_replay(settings: Settings) -> Result<usize, Box<dyn std::error::Error>> {
