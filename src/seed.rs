@@ -55,6 +55,7 @@ pub struct Seeder {
     clock: DateTime<Utc>,
     actors: Vec<String>,
     run: String,
+    created: usize,
 }
 
 impl Seeder {
@@ -62,7 +63,9 @@ impl Seeder {
     /// its actors.
     pub async fn new(store: Store, seed: u64, span: Duration) -> Result<Self, StoreError> {
         let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
-        let actors: Vec<String> = (0..ACTORS).map(|i| format!("seed-{run}-actor-{i}")).collect();
+        let actors: Vec<String> = (0..ACTORS)
+            .map(|i| format!("seed-{run}-actor-{i}"))
+            .collect();
         let nodes: Vec<Value> = actors
             .iter()
             .enumerate()
@@ -74,6 +77,7 @@ impl Seeder {
             clock: Utc::now() - span,
             actors,
             run,
+            created: 0,
         };
         seeder.create_nodes(EntityType::User, nodes).await?;
         Ok(seeder)
@@ -96,17 +100,24 @@ impl Seeder {
     }
 
     /// Creates `count` entities, alternately technologies and teams.
-    pub async fn entities(&mut self, count: usize, prefix: &str) -> Result<Vec<Entity>, StoreError> {
+    pub async fn entities(
+        &mut self,
+        count: usize,
+        prefix: &str,
+    ) -> Result<Vec<Entity>, StoreError> {
         let mut out = Vec::with_capacity(count);
         let (mut techs, mut teams) = (Vec::new(), Vec::new());
         for i in 0..count {
             let id = uuid::Uuid::new_v4().to_string();
-            let label = format!("{prefix}-{}-{i}", self.run);
+            let label = format!("{prefix}-{}-{}", self.run, self.created);
+            self.created += 1;
             let entity_type = if i % 2 == 0 {
                 techs.push(json!({"id": id, "name": label, "version": 1, "riskLevel": "LOW"}));
                 EntityType::Technology
             } else {
-                teams.push(json!({"id": id, "name": label, "version": 1, "responsibilityAreas": []}));
+                teams.push(
+                    json!({"id": id, "name": label, "version": 1, "responsibilityAreas": []}),
+                );
                 EntityType::Team
             };
             out.push(Entity {
@@ -191,7 +202,11 @@ fn next_entry(
         _ => (
             Operation::ChangeResponsibilityAreas,
             "responsibilityAreas",
-            if n == 0 { json!([]) } else { json!([format!("area-{}", n - 1)]) },
+            if n == 0 {
+                json!([])
+            } else {
+                json!([format!("area-{}", n - 1)])
+            },
             json!([format!("area-{n}")]),
             None,
         ),
@@ -272,7 +287,10 @@ pub async fn seed_log(seeder: &mut Seeder, shape: &LogShape) -> Result<Vec<Entit
     // The tail: random sizes around the mean (1 to 2 × mean - 1).
     let mut left = tail_total;
     for slot in plan.iter_mut().skip(shape.hot) {
-        let n = seeder.rng.random_range(1..=(2 * shape.tail_mean.max(1) - 1)).min(left);
+        let n = seeder
+            .rng
+            .random_range(1..=(2 * shape.tail_mean.max(1) - 1))
+            .min(left);
         *slot = n;
         left -= n;
     }
