@@ -674,8 +674,8 @@ def canonical_timestamp(text):
 
 
 def content_hash(entry):
-    """An entry's content hash; None when its timestamp is not RFC 3339 (govtrail
-    then compares with an empty hash). NonInteger for a non-integer number."""
+    """An entry's content hash; None when its timestamp is not RFC 3339.
+    NonInteger for a non-integer number."""
     body = {k: v for k, v in entry.items() if k != "hash" and v is not None}
     stamp = body.get("timestamp")
     if isinstance(stamp, str):
@@ -1035,12 +1035,18 @@ def _check_entries(packet, verdict):
         seen.add(entry_id)
         stated = entry.get("hash")
         try:
-            computed = content_hash(entry) or ""
+            computed = content_hash(entry)
         except NonInteger:
             computed = ""
             verdict.problem(f"entry {entry_id}: {NON_INTEGER}, so its hash cannot be recomputed")
         else:
-            if not isinstance(stated, str) or stated != computed:
+            if computed is None:
+                computed = ""
+                verdict.problem(
+                    f"entry {entry_id}: its timestamp is not RFC 3339, so its hash cannot be "
+                    "recomputed: the entry was modified"
+                )
+            elif not isinstance(stated, str) or stated != computed:
                 verdict.problem(
                     f"entry {entry_id}: its content does not match its hash: the entry "
                     "was modified"
@@ -1132,7 +1138,12 @@ def _check_seals(packet, hashes, key, verdict):
     checkpoints = {}
     for c in packet["checkpoints"]:
         seq = _as_i64(_field(c, "seq"))
-        seq = 0 if seq is None else seq
+        if seq is None:
+            verdict.problem("a checkpoint has no integer seq: the checkpoint was modified")
+            continue
+        if seq in checkpoints:
+            verdict.problem(f"checkpoint {seq} appears twice")
+            continue
         stated = _field(c, "hash")
         stated = stated if isinstance(stated, str) else ""
         ids = _strings(_field(c, "entryIds"))

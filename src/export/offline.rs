@@ -189,12 +189,19 @@ fn check_entries(packet: &super::packet::Packet, verdict: &mut Verdict) -> Vec<S
                 verdict.problem(format!("entry {id} appears twice"));
             }
             let stated = item.entry.get("hash").and_then(Value::as_str);
-            let computed = content_hash(&Value::Object(item.entry.clone())).unwrap_or_default();
-            if stated != Some(computed.as_str()) {
+            let computed = if let Ok(hash) = content_hash(&Value::Object(item.entry.clone())) {
+                if stated != Some(hash.as_str()) {
+                    verdict.problem(format!(
+                        "entry {id}: its content does not match its hash: the entry was modified"
+                    ));
+                }
+                hash
+            } else {
                 verdict.problem(format!(
-                    "entry {id}: its content does not match its hash: the entry was modified"
+                    "entry {id}: its timestamp is not RFC 3339, so its hash cannot be recomputed: the entry was modified"
                 ));
-            }
+                String::new()
+            };
             let audits_entity = item.entry.get("entityId").and_then(Value::as_str)
                 == Some(entity_id.as_str())
                 || prev_of(&strings(item.entry.get("prevHashes")), entity_id).is_some();
@@ -293,7 +300,14 @@ fn check_seals(
 ) {
     let mut checkpoints: BTreeMap<i64, (&Value, Vec<String>)> = BTreeMap::new();
     for c in &packet.checkpoints {
-        let seq = c["seq"].as_i64().unwrap_or(0);
+        let Some(seq) = c["seq"].as_i64() else {
+            verdict.problem("a checkpoint has no integer seq: the checkpoint was modified");
+            continue;
+        };
+        if checkpoints.contains_key(&seq) {
+            verdict.problem(format!("checkpoint {seq} appears twice"));
+            continue;
+        }
         let stated = c["hash"].as_str().unwrap_or_default();
         let ids = strings(c.get("entryIds"));
         let mut ok = true;
@@ -595,6 +609,25 @@ mod tests {
                 .iter()
                 .any(|p| p.contains("checkpoint 1 does not list it at leaf 0")),
             "{moved:#?}"
+        );
+        let untimed = problems_after(|s| {
+            s.predicate.history[0]
+                .entry
+                .insert("timestamp".into(), json!("yesterday"));
+        });
+        assert!(
+            untimed
+                .iter()
+                .any(|p| p.starts_with("entry entry-0: its timestamp is not RFC 3339")),
+            "{untimed:#?}"
+        );
+        let doubled = problems_after(|s| {
+            let copy = s.predicate.checkpoints[0].clone();
+            s.predicate.checkpoints.push(copy);
+        });
+        assert!(
+            doubled.iter().any(|p| p == "checkpoint 1 appears twice"),
+            "{doubled:#?}"
         );
         let checkpoint = problems_after(|s| {
             s.predicate.checkpoints[0]["count"] = json!(3);
