@@ -344,8 +344,9 @@ async fn log_size_row(
     eprintln!("bench: history and feed at {total} entries ...");
     let history_path = format!("/v1/entities/Technology/{probe}/history?limit=50");
     let feed_path = "/v1/audit-logs?operation=CHANGE_RISK_LEVEL&limit=50";
-    // Warm the caches the way a running service has them.
-    for _ in 0..10 {
+    // Warm the caches and the JIT the way a running service has them: as many
+    // requests as are measured.
+    for _ in 0..o.requests {
         bench.get(&history_path).await?;
         bench.get(feed_path).await?;
     }
@@ -405,6 +406,14 @@ async fn long_history(
     };
     let at = middle.replace(':', "%3A").replace('+', "%2B");
     let requests = (o.requests / 10).max(5);
+    for _ in 0..3 {
+        bench
+            .get(&format!("/v1/entities/{entity_type}/{id}/state?at={at}"))
+            .await?;
+        bench
+            .get(&format!("/v1/entities/{entity_type}/{id}/lineage?depth=2"))
+            .await?;
+    }
     let state = sequential(requests, |_| async {
         bench
             .get(&format!("/v1/entities/{entity_type}/{id}/state?at={at}"))
