@@ -392,6 +392,16 @@ impl Checkpointer {
     }
 }
 
+/// The development key in `tests/fixtures/keys`, for unit tests.
+#[cfg(test)]
+pub(crate) fn fixture_key() -> CheckpointKey {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/keys/ed25519-private.pem"
+    );
+    CheckpointKey::from_pem_file(Path::new(path), None).unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn append_line(path: &Path, line: &Value) -> std::io::Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .create(true)
@@ -446,13 +456,7 @@ mod tests {
 
     #[test]
     fn a_checkpoint_signature_covers_its_body() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/keys/ed25519-private.pem"
-        );
-        let Ok(key) = CheckpointKey::from_pem_file(Path::new(path), None) else {
-            panic!("fixture key")
-        };
+        let key = fixture_key();
         let mut c = json!({"seq": 1, "prev": "GENESIS", "root": "r", "count": 1, "entryIds": ["e"],
                            "sealedAt": "2026-11-25T10:00:00.1Z", "keyId": key.key_id()});
         let hash = checkpoint_hash(&c).unwrap_or_default();

@@ -145,12 +145,7 @@ mod tests {
     }
 
     fn key() -> CheckpointKey {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/keys/ed25519-private.pem"
-        );
-        CheckpointKey::from_pem_file(std::path::Path::new(path), None)
-            .unwrap_or_else(|e| panic!("{e}"))
+        crate::audit::checkpoint::fixture_key()
     }
 
     #[test]

@@ -411,12 +411,7 @@ mod tests {
     use crate::export::packet::{Exporter, HistoryItem, Packet, PacketEntity, Proof, Subject};
 
     fn key() -> CheckpointKey {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/keys/ed25519-private.pem"
-        );
-        CheckpointKey::from_pem_file(std::path::Path::new(path), None)
-            .unwrap_or_else(|e| panic!("{e}"))
+        crate::audit::checkpoint::fixture_key()
     }
 
     /// A statement about entity `e` with three chained entries, the first two sealed
