@@ -154,20 +154,28 @@ pub fn inclusion_proof(entry_hashes: &[String], index: usize) -> Option<Vec<Stri
     Some(proof.as_bytes().chunks(32).map(hex::encode).collect())
 }
 
-/// The inclusion proof of every leaf, in leaf order (one tree for all of them).
+/// The inclusion proofs of the `leaves` (indices) among `entry_hashes`, from one tree
+/// for all of them; indices out of range are left out.
 #[must_use]
-pub fn inclusion_proofs(entry_hashes: &[String]) -> Vec<Vec<String>> {
+pub fn inclusion_proofs(
+    entry_hashes: &[String],
+    leaves: &std::collections::BTreeSet<usize>,
+) -> std::collections::BTreeMap<usize, Vec<String>> {
     let mut tree = MemoryBackedTree::<sha2_merkle::Sha256, Vec<u8>>::new();
     for hash in entry_hashes {
         tree.push(hash.as_bytes().to_vec());
     }
-    (0..entry_hashes.len())
-        .map(|i| {
-            tree.prove_inclusion(i)
+    leaves
+        .iter()
+        .filter(|&&i| i < entry_hashes.len())
+        .map(|&i| {
+            let path = tree
+                .prove_inclusion(i)
                 .as_bytes()
                 .chunks(32)
                 .map(hex::encode)
-                .collect()
+                .collect();
+            (i, path)
         })
         .collect()
 }
@@ -447,10 +455,14 @@ mod tests {
             assert!(!verify_inclusion(&root, 7, "forged", i as u64, &path));
         }
         assert!(inclusion_proof(&hashes, 7).is_none());
-        let all = inclusion_proofs(&hashes);
-        assert_eq!(all.len(), 7);
-        for (i, path) in all.iter().enumerate() {
-            assert_eq!(Some(path), inclusion_proof(&hashes, i).as_ref(), "leaf {i}");
+        let all = inclusion_proofs(&hashes, &(0..9).collect());
+        assert_eq!(all.len(), 7, "leaves 7 and 8 do not exist");
+        for (i, path) in &all {
+            assert_eq!(
+                Some(path),
+                inclusion_proof(&hashes, *i).as_ref(),
+                "leaf {i}"
+            );
         }
     }
 

@@ -450,7 +450,9 @@ mod tests {
         );
         checkpoint["hash"] = json!(hash);
         checkpoint["signature"] = json!(signature);
-        let proofs = inclusion_proofs(&hashes);
+        let proofs: Vec<Vec<String>> = inclusion_proofs(&hashes, &[0, 1].into())
+            .into_values()
+            .collect();
         let history = entries
             .into_iter()
             .enumerate()

@@ -194,8 +194,17 @@ pub async fn build(
         return Ok(None);
     };
     let rows = chain_order(rows, id);
-    let seqs: BTreeSet<i64> = rows.iter().filter_map(|r| r.checkpoint).collect();
-    let checkpoints = read_checkpoints(store, &seqs).await?;
+    // The leaves each checkpoint must prove: only this entity's entries.
+    let mut wanted: BTreeMap<i64, BTreeSet<usize>> = BTreeMap::new();
+    for row in &rows {
+        if let (Some(seq), Some(leaf)) = (
+            row.checkpoint,
+            row.leaf.and_then(|l| usize::try_from(l).ok()),
+        ) {
+            wanted.entry(seq).or_default().insert(leaf);
+        }
+    }
+    let checkpoints = read_checkpoints(store, &wanted).await?;
     let lineage = lineage::lineage(store, entity_type, id, LINEAGE_DEPTH).await?;
     let in_force = read_in_force(store, entity_type, id).await?;
 
@@ -203,12 +212,12 @@ pub async fn build(
         .into_iter()
         .map(|row| {
             let proof = row.checkpoint.zip(row.leaf).and_then(|(seq, leaf)| {
-                let (_, proofs) = checkpoints.get(&seq)?;
-                let path = proofs.get(usize::try_from(leaf).ok()?)?.clone();
+                let sealed = checkpoints.get(&seq)?;
+                let path = sealed.proofs.get(&usize::try_from(leaf).ok()?)?.clone();
                 Some(Proof {
                     checkpoint: seq,
                     leaf_index: u64::try_from(leaf).ok()?,
-                    tree_size: u64::try_from(proofs.len()).ok()?,
+                    tree_size: u64::try_from(sealed.tree_size).ok()?,
                     audit_path: path,
                 })
             });
@@ -250,7 +259,7 @@ pub async fn build(
             export_entry_id: request.export_entry_id,
             signer_key_id: key.key_id().to_owned(),
             history,
-            checkpoints: checkpoints.into_values().map(|(c, _)| c).collect(),
+            checkpoints: checkpoints.into_values().map(|c| c.checkpoint).collect(),
             lineage: serde_json::to_value(&lineage).map_err(|e| decode_err(e.to_string()))?,
             in_force,
         },
@@ -323,19 +332,26 @@ async fn read_entries(
     Ok(Some((node, entries)))
 }
 
-/// Checkpoints by seq, each with the inclusion proof of every leaf.
+/// A checkpoint as a packet carries it, with the proofs of the leaves it was asked for.
+struct SealedBy {
+    checkpoint: Value,
+    tree_size: usize,
+    proofs: BTreeMap<usize, Vec<String>>,
+}
+
+/// The checkpoints named in `wanted` (seq -> leaves to prove), by seq.
 async fn read_checkpoints(
     store: &Store,
-    seqs: &BTreeSet<i64>,
-) -> Result<BTreeMap<i64, (Value, Vec<Vec<String>>)>, StoreError> {
+    wanted: &BTreeMap<i64, BTreeSet<usize>>,
+) -> Result<BTreeMap<i64, SealedBy>, StoreError> {
     let mut out = BTreeMap::new();
-    if seqs.is_empty() {
+    if wanted.is_empty() {
         return Ok(out);
     }
     let mut rows = store
         .graph()
         .execute_read(
-            query(PACKET_CHECKPOINTS).param("seqs", seqs.iter().copied().collect::<Vec<_>>()),
+            query(PACKET_CHECKPOINTS).param("seqs", wanted.keys().copied().collect::<Vec<_>>()),
         )
         .await
         .map_err(|e| store.error(e))?;
@@ -346,7 +362,15 @@ async fn read_checkpoints(
         let hashes: Vec<String> = hashes.into_iter().map(Option::unwrap_or_default).collect();
         canonicalize_time(&mut checkpoint, "sealedAt");
         let seq = checkpoint.get("seq").and_then(Value::as_i64).unwrap_or(0);
-        out.insert(seq, (Value::Object(checkpoint), inclusion_proofs(&hashes)));
+        let leaves = wanted.get(&seq).cloned().unwrap_or_default();
+        out.insert(
+            seq,
+            SealedBy {
+                checkpoint: Value::Object(checkpoint),
+                tree_size: hashes.len(),
+                proofs: inclusion_proofs(&hashes, &leaves),
+            },
+        );
     }
     Ok(out)
 }
