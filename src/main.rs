@@ -38,8 +38,10 @@ enum Command {
     /// stdout and a summary on stderr; exits 1 if any entity disagrees.
     CheckReplay,
     /// Verify the audit log as stored: recompute every entry's hash, compare its AUDITS
-    /// edges with the entities it names, and walk every entity's hash chain. Prints one
-    /// JSON line per finding on stdout and a summary on stderr; exits 1 on any finding.
+    /// edges with the entities it names, walk every entity's hash chain, and check the
+    /// signed checkpoints (chain, signatures under checkpoint_key_file, Merkle roots,
+    /// coverage, lag bound, the external sink). Prints one JSON line per finding on
+    /// stdout and a summary on stderr; exits 1 on any finding.
     Verify,
     /// Fill Neo4j with demo or benchmark data: technologies and teams with a skewed,
     /// hashed and chained audit log (a few hot entities, a long tail), written in

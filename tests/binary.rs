@@ -25,7 +25,15 @@ fn help_lists_the_subcommands() {
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     let text = String::from_utf8_lossy(&out.stdout);
-    for sub in ["serve", "migrate", "verify", "check-replay", "token"] {
+    for sub in [
+        "serve",
+        "migrate",
+        "verify",
+        "verify-export",
+        "check-replay",
+        "seed",
+        "token",
+    ] {
         assert!(text.contains(sub), "--help lacks {sub}: {text}");
     }
 }

@@ -67,20 +67,23 @@ pub async fn verify_checkpoints(
             )),
         }
         let key_id = c["keyId"].as_str().unwrap_or_default();
-        let signed = options
-            .keys
-            .iter()
-            .find(|(id, _)| id == key_id)
-            .is_some_and(|(_, key)| {
-                signature_valid(key, &stored, c["signature"].as_str().unwrap_or_default())
-            });
-        if !signed {
-            report.findings.push(finding(
-                FindingKind::SignatureInvalid,
-                None,
-                None,
-                format!("{label}: the signature does not verify under key `{key_id}`"),
-            ));
+        let problem = match options.keys.iter().find(|(id, _)| id == key_id) {
+            None => Some(format!(
+                "{label}: signed with key `{key_id}`, which is not among the public keys verification was given (checkpoint_key_file)"
+            )),
+            Some((_, key))
+                if !signature_valid(key, &stored, c["signature"].as_str().unwrap_or_default()) =>
+            {
+                Some(format!(
+                    "{label}: the signature does not verify under key `{key_id}`"
+                ))
+            }
+            Some(_) => None,
+        };
+        if let Some(detail) = problem {
+            report
+                .findings
+                .push(finding(FindingKind::SignatureInvalid, None, None, detail));
         }
         let ids: Vec<String> = c["entryIds"]
             .as_array()

@@ -150,10 +150,24 @@ impl VerifyOptions {
 /// checkpoints exist or keys are given) the checkpoint chain, signatures, Merkle roots,
 /// coverage of every entry and the external sink.
 pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<Report, StoreError> {
-    let mut report = Report::default();
-    let mut hashes: BTreeMap<String, String> = BTreeMap::new();
-    // entity id -> (entry hash -> link), from the entries' own content.
-    let mut chains: BTreeMap<String, BTreeMap<String, Link>> = BTreeMap::new();
+    // Reading and decoding (here) overlaps with hashing and chaining (on a blocking
+    // thread): the two halves of the work run on different cores.
+    let (batches, mut inbox) = tokio::sync::mpsc::channel::<Vec<(Value, Vec<String>)>>(2);
+    let checker = tokio::task::spawn_blocking(move || {
+        let mut report = Report::default();
+        let mut hashes: BTreeMap<String, String> = BTreeMap::new();
+        // entity id -> (entry hash -> link), from the entries' own content.
+        let mut chains: BTreeMap<String, BTreeMap<String, Link>> = BTreeMap::new();
+        while let Some(batch) = inbox.blocking_recv() {
+            for (entry, audits) in batch {
+                let id = entry["id"].as_str().unwrap_or_default().to_owned();
+                report.entries += 1;
+                check_entry(&entry, &id, &audits, &mut report, &mut chains);
+                hashes.insert(id, entry["hash"].as_str().unwrap_or_default().to_owned());
+            }
+        }
+        (report, hashes, chains)
+    });
     let mut after = String::new();
     loop {
         let mut rows = store
@@ -165,25 +179,28 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<Report, St
             )
             .await
             .map_err(|e| store.error(e))?;
-        let mut last = None;
+        let mut batch = Vec::with_capacity(2000);
         while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
             let decode = |e: neo4rs::DeError| store.record(StoreError::Decode(e.to_string()));
             let entry: Value = row.get("entry").map_err(decode)?;
             let audits: Vec<String> = row.get("audits").map_err(decode)?;
-            let id = entry["id"].as_str().unwrap_or_default().to_owned();
-            report.entries += 1;
-            check_entry(&entry, &id, &audits, &mut report, &mut chains);
-            hashes.insert(
-                id.clone(),
-                entry["hash"].as_str().unwrap_or_default().to_owned(),
-            );
-            last = Some(id);
+            batch.push((entry, audits));
         }
-        match last {
-            Some(id) => after = id,
-            None => break,
+        let Some(last) = batch
+            .last()
+            .and_then(|(entry, _)| entry["id"].as_str().map(str::to_owned))
+        else {
+            break;
+        };
+        after = last;
+        if batches.send(batch).await.is_err() {
+            break;
         }
     }
+    drop(batches);
+    let (mut report, hashes, mut chains) = checker
+        .await
+        .map_err(|e| store.record(StoreError::Decode(format!("verification worker: {e}"))))?;
     let mut rows = store
         .graph()
         .execute_read(query(VERIFY_HEADS))
