@@ -8,9 +8,14 @@ WHERE $type IN labels(n)
 RETURN n {.*} AS entity,
        COLLECT {
          MATCH (n)<-[:AUDITS]-(e:AuditLog)
-         OPTIONAL MATCH (e)<-[s:SEALS]-(c:Checkpoint)
+         OPTIONAL CALL (e) {
+           MATCH (e)<-[s:SEALS]-(c:Checkpoint)
+           RETURN c.seq AS checkpoint, s.leaf AS leaf
+           ORDER BY c.seq
+           LIMIT 1
+         }
          OPTIONAL MATCH (e)-[:PERFORMED_BY]->(u:User)
-         WITH e, min(c.seq) AS checkpoint, head(collect(s.leaf)) AS leaf, u
+         WITH e, checkpoint, leaf, u
          ORDER BY e.timestamp, e.id
          RETURN {entry: e {.*, timestamp: toString(e.timestamp)}, checkpoint: checkpoint,
                  leaf: leaf, actorId: u.id, actorName: u.displayName}

@@ -343,10 +343,9 @@ impl Checkpointer {
             .map_err(|e| store.error(e))?
             .is_some()
         {}
-        let decode = |e: neo4rs::DeError| store.record(StoreError::Decode(e.to_string()));
-        let items: Vec<Value> = row.get("items").map_err(decode)?;
-        let last_seq: Option<i64> = row.get("seq").map_err(decode)?;
-        let last_hash: Option<String> = row.get("hash").map_err(decode)?;
+        let items: Vec<Value> = row.get("items").map_err(|e| store.decode(e))?;
+        let last_seq: Option<i64> = row.get("seq").map_err(|e| store.decode(e))?;
+        let last_hash: Option<String> = row.get("hash").map_err(|e| store.decode(e))?;
         if items.is_empty() {
             txn.rollback().await.map_err(|e| store.error(e))?;
             return Ok(None);
@@ -369,8 +368,7 @@ impl Checkpointer {
             "sealedAt": canonical_timestamp(Utc::now()),
             "keyId": self.key.key_id,
         });
-        let hash = checkpoint_hash(&checkpoint)
-            .map_err(|e| store.record(StoreError::Decode(e.to_string())))?;
+        let hash = checkpoint_hash(&checkpoint).map_err(|e| store.decode(e))?;
         let signature = STANDARD.encode(self.key.key.sign(hash.as_bytes()).to_bytes());
         checkpoint["hash"] = json!(hash);
         checkpoint["signature"] = json!(signature);

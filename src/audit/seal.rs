@@ -206,10 +206,7 @@ async fn read_column(store: &Store, cypher: &str, column: &str) -> Result<Vec<Va
         .map_err(|e| store.error(e))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
-        out.push(
-            row.get(column)
-                .map_err(|e| store.record(StoreError::Decode(e.to_string())))?,
-        );
+        out.push(row.get(column).map_err(|e| store.decode(e))?);
     }
     Ok(out)
 }

@@ -181,9 +181,8 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<Report, St
             .map_err(|e| store.error(e))?;
         let mut batch = Vec::with_capacity(2000);
         while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
-            let decode = |e: neo4rs::DeError| store.record(StoreError::Decode(e.to_string()));
-            let entry: Value = row.get("entry").map_err(decode)?;
-            let audits: Vec<String> = row.get("audits").map_err(decode)?;
+            let entry: Value = row.get("entry").map_err(|e| store.decode(e))?;
+            let audits: Vec<String> = row.get("audits").map_err(|e| store.decode(e))?;
             batch.push((entry, audits));
         }
         let Some(last) = batch

@@ -186,7 +186,6 @@ pub async fn build(
     id: &str,
     request: ExportRequest,
 ) -> Result<Option<Signed>, StoreError> {
-    let decode_err = |e: String| store.record(StoreError::Decode(e));
     let Some(state) = replay::live(store, entity_type, id).await? else {
         return Ok(None);
     };
@@ -229,7 +228,7 @@ pub async fn build(
         })
         .collect();
     let state = Value::Object(state.into_iter().collect());
-    let state_digest = jcs_digest(&state).map_err(|e| decode_err(e.to_string()))?;
+    let state_digest = jcs_digest(&state).map_err(|e| store.decode(e))?;
     let entries = history.len();
     let statement = Statement {
         statement_type: STATEMENT_TYPE.to_owned(),
@@ -260,11 +259,11 @@ pub async fn build(
             signer_key_id: key.key_id().to_owned(),
             history,
             checkpoints: checkpoints.into_values().map(|c| c.checkpoint).collect(),
-            lineage: serde_json::to_value(&lineage).map_err(|e| decode_err(e.to_string()))?,
+            lineage: serde_json::to_value(&lineage).map_err(|e| store.decode(e))?,
             in_force,
         },
     };
-    let payload = serde_json::to_vec(&statement).map_err(|e| decode_err(e.to_string()))?;
+    let payload = serde_json::to_vec(&statement).map_err(|e| store.decode(e))?;
     Ok(Some(Signed {
         envelope: dsse::sign(key, IN_TOTO_PAYLOAD_TYPE, &payload),
         payload_digest: hex::encode(Sha256::digest(&payload)),
@@ -298,21 +297,14 @@ async fn read_entries(
     entity_type: EntityType,
     id: &str,
 ) -> Result<Option<(Map<String, Value>, Vec<EntryRow>)>, StoreError> {
-    let mut rows = store
-        .graph()
-        .execute_read(
-            query(PACKET_ENTRIES)
-                .param("id", id)
-                .param("type", entity_type.label()),
-        )
-        .await
-        .map_err(|e| store.error(e))?;
-    let Some(row) = rows.next().await.map_err(|e| store.error(e))? else {
+    let statement = query(PACKET_ENTRIES)
+        .param("id", id)
+        .param("type", entity_type.label());
+    let Some(row) = store.read_one(statement).await? else {
         return Ok(None);
     };
-    let decode = |e: neo4rs::DeError| store.record(StoreError::Decode(e.to_string()));
-    let node: Map<String, Value> = row.get("entity").map_err(decode)?;
-    let items: Vec<Value> = row.get("entries").map_err(decode)?;
+    let node: Map<String, Value> = row.get("entity").map_err(|e| store.decode(e))?;
+    let items: Vec<Value> = row.get("entries").map_err(|e| store.decode(e))?;
     let entries = items
         .into_iter()
         .map(|mut item| {
@@ -356,9 +348,9 @@ async fn read_checkpoints(
         .await
         .map_err(|e| store.error(e))?;
     while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
-        let decode = |e: neo4rs::DeError| store.record(StoreError::Decode(e.to_string()));
-        let mut checkpoint: Map<String, Value> = row.get("checkpoint").map_err(decode)?;
-        let hashes: Vec<Option<String>> = row.get("hashes").map_err(decode)?;
+        let mut checkpoint: Map<String, Value> =
+            row.get("checkpoint").map_err(|e| store.decode(e))?;
+        let hashes: Vec<Option<String>> = row.get("hashes").map_err(|e| store.decode(e))?;
         let hashes: Vec<String> = hashes.into_iter().map(Option::unwrap_or_default).collect();
         canonicalize_time(&mut checkpoint, "sealedAt");
         let seq = checkpoint.get("seq").and_then(Value::as_i64).unwrap_or(0);
@@ -380,22 +372,15 @@ async fn read_in_force(
     entity_type: EntityType,
     id: &str,
 ) -> Result<Value, StoreError> {
-    let mut rows = store
-        .graph()
-        .execute_read(
-            query(IN_FORCE)
-                .param("id", id)
-                .param("type", entity_type.label()),
-        )
-        .await
-        .map_err(|e| store.error(e))?;
-    let Some(row) = rows.next().await.map_err(|e| store.error(e))? else {
+    let statement = query(IN_FORCE)
+        .param("id", id)
+        .param("type", entity_type.label());
+    let Some(row) = store.read_one(statement).await? else {
         return Ok(Value::Null);
     };
-    let decode = |e: neo4rs::DeError| store.record(StoreError::Decode(e.to_string()));
-    let constraints: Value = row.get("constraints").map_err(decode)?;
-    let licenses: Value = row.get("licenses").map_err(decode)?;
-    let whitelist: Option<bool> = row.get("whitelistEnabled").map_err(decode)?;
+    let constraints: Value = row.get("constraints").map_err(|e| store.decode(e))?;
+    let licenses: Value = row.get("licenses").map_err(|e| store.decode(e))?;
+    let whitelist: Option<bool> = row.get("whitelistEnabled").map_err(|e| store.decode(e))?;
     Ok(json!({
         "versionConstraints": constraints,
         "licenseDecisions": licenses,

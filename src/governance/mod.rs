@@ -339,8 +339,7 @@ impl Governor {
             if stored.request_hash != idem.request_hash {
                 return Err(GovernanceError::IdempotencyMismatch);
             }
-            let body = serde_json::from_str(&stored.body)
-                .map_err(|e| store.record(StoreError::Decode(e.to_string())))?;
+            let body = serde_json::from_str(&stored.body).map_err(|e| store.decode(e))?;
             return Ok((
                 Answer {
                     status: u16::try_from(stored.status).unwrap_or(200),
@@ -525,9 +524,7 @@ impl Governor {
                 entry_id,
             },
         );
-        let params = entry
-            .to_params()
-            .map_err(|e| self.store.record(StoreError::Decode(e.to_string())))?;
+        let params = entry.to_params().map_err(|e| self.store.decode(e))?;
         self.store
             .graph()
             .run(
@@ -679,10 +676,9 @@ async fn read_snapshot(
         .await
         .map_err(|e| store.error(e))?;
     let row = single_row(store, txn, &mut stream, "governed read").await?;
-    let decode = |e: neo4rs::DeError| store.record(StoreError::Decode(e.to_string()));
-    let nodes: Vec<Value> = row.get("nodes").map_err(decode)?;
-    let rels: Vec<Value> = row.get("rels").map_err(decode)?;
-    let idem: Option<Value> = row.get("idem").map_err(decode)?;
+    let nodes: Vec<Value> = row.get("nodes").map_err(|e| store.decode(e))?;
+    let rels: Vec<Value> = row.get("rels").map_err(|e| store.decode(e))?;
+    let idem: Option<Value> = row.get("idem").map_err(|e| store.decode(e))?;
     Snapshot::from_rows(nodes, rels, idem).map_err(|e| store.record(StoreError::Decode(e)).into())
 }
 
@@ -710,9 +706,7 @@ async fn write_plan(
     let mut audits: Vec<String> = vec![plan.primary.id.clone()];
     audits.extend(plan.related.iter().map(|r| r.id.clone()));
     let unlock: Vec<String> = snapshot_ids(snapshot);
-    let entry_params = entry
-        .to_params()
-        .map_err(|e| store.record(StoreError::Decode(e.to_string())))?;
+    let entry_params = entry.to_params().map_err(|e| store.decode(e))?;
     let mut stream = txn
         .execute(
             query(GOVERNED_WRITE)

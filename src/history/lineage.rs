@@ -81,12 +81,11 @@ pub async fn lineage(
         .map_err(|e| store.error(e))?;
     let mut decisions = Vec::new();
     while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
-        let decode = |e: neo4rs::DeError| store.record(StoreError::Decode(e.to_string()));
-        let entry: Value = row.get("entry").map_err(decode)?;
-        let actor_id: Option<String> = row.get("actorId").map_err(decode)?;
-        let actor_name: Option<String> = row.get("actorName").map_err(decode)?;
-        let audits: Vec<Value> = row.get("audits").map_err(decode)?;
-        let supersedes: Vec<String> = row.get("supersedes").map_err(decode)?;
+        let entry: Value = row.get("entry").map_err(|e| store.decode(e))?;
+        let actor_id: Option<String> = row.get("actorId").map_err(|e| store.decode(e))?;
+        let actor_name: Option<String> = row.get("actorName").map_err(|e| store.decode(e))?;
+        let audits: Vec<Value> = row.get("audits").map_err(|e| store.decode(e))?;
+        let supersedes: Vec<String> = row.get("supersedes").map_err(|e| store.decode(e))?;
         decisions.push(Decision {
             entry,
             actor_id,

@@ -281,10 +281,9 @@ pub async fn page(store: &Store, request: &PageRequest) -> Result<Page, StoreErr
         .map_err(|e| store.error(e))?;
     let mut entries = Vec::new();
     while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
-        let decode = |e: neo4rs::DeError| store.record(StoreError::Decode(e.to_string()));
-        let entry: Value = row.get("entry").map_err(decode)?;
-        let actor: Option<String> = row.get("actorName").map_err(decode)?;
-        let audits: Value = row.get("audits").map_err(decode)?;
+        let entry: Value = row.get("entry").map_err(|e| store.decode(e))?;
+        let actor: Option<String> = row.get("actorName").map_err(|e| store.decode(e))?;
+        let audits: Value = row.get("audits").map_err(|e| store.decode(e))?;
         entries.push(entry_view(entry, actor.as_deref(), audits));
     }
     let next_cursor = (entries.len() == usize::try_from(limit).unwrap_or(0))

@@ -13,6 +13,7 @@ use crate::domain::{EntityType, Operation};
 use crate::store::{Store, StoreError};
 
 const ENTITY_ENTRIES: &str = include_str!("../../cypher/entity_entries.cypher");
+const ENTITY_EXISTS: &str = include_str!("../../cypher/entity_exists.cypher");
 const ENTITY_STATE: &str = include_str!("../../cypher/entity_state.cypher");
 const GOVERNED_ENTITIES: &str = include_str!("../../cypher/governed_entities.cypher");
 
@@ -165,9 +166,7 @@ pub async fn entries(
         .map_err(|e| store.error(e))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
-        let e: Value = row
-            .get("entry")
-            .map_err(|e| store.record(StoreError::Decode(e.to_string())))?;
+        let e: Value = row.get("entry").map_err(|e| store.decode(e))?;
         let text = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
         out.push(ReplayEntry {
             id: text("id"),
@@ -186,26 +185,19 @@ pub async fn live(
     entity_type: EntityType,
     id: &str,
 ) -> Result<Option<State>, StoreError> {
-    let mut rows = store
-        .graph()
-        .execute_read(
-            query(ENTITY_STATE)
-                .param("id", id)
-                .param("type", entity_type.label()),
-        )
-        .await
-        .map_err(|e| store.error(e))?;
-    let Some(row) = rows.next().await.map_err(|e| store.error(e))? else {
+    let statement = query(ENTITY_STATE)
+        .param("id", id)
+        .param("type", entity_type.label());
+    let Some(row) = store.read_one(statement).await? else {
         return Ok(None);
     };
-    let decode = |e: neo4rs::DeError| store.record(StoreError::Decode(e.to_string()));
     let mut state: State = row
         .get::<serde_json::Map<String, Value>>("props")
-        .map_err(decode)?
+        .map_err(|e| store.decode(e))?
         .into_iter()
         .collect();
     let mut sorted = |name: &str, field: &str| -> Result<(), StoreError> {
-        let mut ids: Vec<String> = row.get(name).map_err(decode)?;
+        let mut ids: Vec<String> = row.get(name).map_err(|e| store.decode(e))?;
         ids.sort();
         state.insert(field.to_owned(), json!(ids));
         Ok(())
@@ -215,7 +207,7 @@ pub async fn live(
     sorted("teams", "teams")?;
     sorted("stewardOf", "stewardOf")?;
     let single = |name: &str| -> Result<Value, StoreError> {
-        let ids: Vec<String> = row.get(name).map_err(decode)?;
+        let ids: Vec<String> = row.get(name).map_err(|e| store.decode(e))?;
         Ok(ids.first().map_or(Value::Null, |id| json!(id)))
     };
     let owner = single("owners")?;
@@ -226,6 +218,14 @@ pub async fn live(
         areas.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
     }
     Ok(Some(normalize(entity_type, state)))
+}
+
+/// Whether the entity exists (tombstones included): one index seek.
+pub async fn exists(store: &Store, entity_type: EntityType, id: &str) -> Result<bool, StoreError> {
+    let statement = query(ENTITY_EXISTS)
+        .param("id", id)
+        .param("type", entity_type.label());
+    Ok(store.read_one(statement).await?.is_some())
 }
 
 /// Replay beside the live graph.

@@ -18,7 +18,6 @@ use crate::history::{
     self, Cursor, DEFAULT_LIMIT, Filters, MAX_LIMIT, Order, Page, PageRequest, Scope, lineage,
     replay,
 };
-use crate::store::StoreError;
 
 const AUDIT_LOG_BY_ID: &str = include_str!("../../cypher/audit_log_by_id.cypher");
 
@@ -336,10 +335,12 @@ async fn get_state(
     let (entity_type, id) = entity(&type_text, &id)?;
     let at = instant("at", q.at.as_ref())?;
     if let Some(at) = at {
-        if replay::live(&s.store, entity_type, &id).await?.is_none() {
+        // The replay query only finds entries of an existing entity; an empty answer
+        // needs one more question to tell "nothing before `at`" from "no entity".
+        let entries = replay::entries(&s.store, entity_type, &id, Some(at)).await?;
+        if entries.is_empty() && !replay::exists(&s.store, entity_type, &id).await? {
             return Err(not_found(entity_type, &id));
         }
-        let entries = replay::entries(&s.store, entity_type, &id, Some(at)).await?;
         let state = replay::fold(&id, entity_type, &entries);
         return Ok(axum::Json(json!({
             "entityType": entity_type,
@@ -392,12 +393,13 @@ async fn get_lineage(
                 )
             })?,
     };
-    if replay::live(&s.store, entity_type, &id).await?.is_none() {
+    // Decisions in the lineage prove the entity exists; only an empty lineage needs
+    // the existence question.
+    let lineage = lineage::lineage(&s.store, entity_type, &id, depth).await?;
+    if lineage.nodes.is_empty() && !replay::exists(&s.store, entity_type, &id).await? {
         return Err(not_found(entity_type, &id));
     }
-    Ok(axum::Json(
-        lineage::lineage(&s.store, entity_type, &id, depth).await?,
-    ))
+    Ok(axum::Json(lineage))
 }
 
 const ENTRY_CHECKPOINT: &str = include_str!("../../cypher/entry_checkpoint.cypher");
@@ -411,25 +413,34 @@ async fn get_proof(
 ) -> Result<axum::Json<Value>> {
     let store = &s.store;
     let id = id.to_string();
-    let mut rows = store
-        .graph()
-        .execute_read(query(ENTRY_CHECKPOINT).param("id", id.as_str()))
-        .await
-        .map_err(|e| store.error(e))?;
-    let Some(row) = rows.next().await.map_err(|e| store.error(e))? else {
+    let statement = query(ENTRY_CHECKPOINT).param("id", id.as_str());
+    let Some(row) = store.read_one(statement).await? else {
         return Err(ApiError::EntityNotFound(vec![FieldError::new(
             "id",
             format!("audit log entry {id} does not exist or is not sealed yet"),
         )]));
     };
-    let decode = |e: neo4rs::DeError| store.record(StoreError::Decode(e.to_string()));
-    let entry_hash: String = row.get("entryHash").map_err(decode)?;
-    let leaf: i64 = row.get("leaf").map_err(decode)?;
-    let mut head: Value = row.get("checkpoint").map_err(decode)?;
-    let hashes: Vec<Option<String>> = row.get("hashes").map_err(decode)?;
-    let hashes: Vec<String> = hashes.into_iter().map(Option::unwrap_or_default).collect();
-    let index = usize::try_from(leaf).unwrap_or(usize::MAX);
-    let path = crate::audit::checkpoint::inclusion_proof(&hashes, index).unwrap_or_default();
+    let entry_hash: String = row.get("entryHash").map_err(|e| store.decode(e))?;
+    let leaf: i64 = row.get("leaf").map_err(|e| store.decode(e))?;
+    let mut head: Value = row.get("checkpoint").map_err(|e| store.decode(e))?;
+    let hashes: Vec<Option<String>> = row.get("hashes").map_err(|e| store.decode(e))?;
+    // A sealed entry missing from the log, or a leaf outside the tree, means the log
+    // was changed under the checkpoint: no proof can be given (`govtrail verify` says
+    // what changed).
+    let broken = || {
+        ApiError::Conflict(vec![FieldError::new(
+            "id",
+            format!(
+                "the checkpoint that sealed entry {id} no longer matches the log; run `govtrail verify`"
+            ),
+        )])
+    };
+    let hashes: Vec<String> = hashes
+        .into_iter()
+        .collect::<Option<_>>()
+        .ok_or_else(broken)?;
+    let index = usize::try_from(leaf).map_err(|_| broken())?;
+    let path = crate::audit::checkpoint::inclusion_proof(&hashes, index).ok_or_else(broken)?;
     if let Some(map) = head.as_object_mut() {
         map.remove("entryIds");
     }
@@ -589,20 +600,13 @@ async fn get_audit_log(
     Path(id): Path<AuditLogId>,
 ) -> Result<axum::Json<Value>> {
     let store = &state.store;
-    let mut rows = store
-        .graph()
-        .execute_read(query(AUDIT_LOG_BY_ID).param("id", id.to_string()))
-        .await
-        .map_err(|e| store.error(e))?;
-    let row = rows
-        .next()
-        .await
-        .map_err(|e| store.error(e))?
+    let row = store
+        .read_one(query(AUDIT_LOG_BY_ID).param("id", id.to_string()))
+        .await?
         .ok_or(ApiError::NotFound("audit log entry"))?;
-    let decode = |e: neo4rs::DeError| store.record(StoreError::Decode(e.to_string()));
-    let entry: Value = row.get("entry").map_err(decode)?;
-    let actor: Option<String> = row.get("actorName").map_err(decode)?;
-    let audits: Value = row.get("audits").map_err(decode)?;
+    let entry: Value = row.get("entry").map_err(|e| store.decode(e))?;
+    let actor: Option<String> = row.get("actorName").map_err(|e| store.decode(e))?;
+    let audits: Value = row.get("audits").map_err(|e| store.decode(e))?;
     Ok(axum::Json(history::entry_view(
         entry,
         actor.as_deref(),

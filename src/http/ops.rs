@@ -99,9 +99,8 @@ const SEAL_LAG: &str = include_str!("../../cypher/seal_lag.cypher");
 async fn get_status(State(state): State<AppState>) -> axum::Json<serde_json::Value> {
     let store = &state.store;
     let lag = tokio::time::timeout(state.settings.readiness_timeout(), async {
-        let mut rows = store.graph().execute_read(neo4rs::query(SEAL_LAG)).await?;
-        let row = rows.next().await?;
-        Ok::<_, neo4rs::Error>(row.map(|r| {
+        let row = store.read_one(neo4rs::query(SEAL_LAG)).await?;
+        Ok::<_, crate::store::StoreError>(row.map(|r| {
             (
                 r.get::<i64>("queued").unwrap_or(0),
                 r.get::<Option<i64>>("oldestMs").unwrap_or(None),

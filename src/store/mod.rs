@@ -126,6 +126,25 @@ impl Store {
         error
     }
 
+    /// A value that does not convert as expected (a row column, an entry to hash):
+    /// counted, and reported as `Decode`.
+    pub fn decode(&self, error: impl std::fmt::Display) -> StoreError {
+        self.record(StoreError::Decode(error.to_string()))
+    }
+
+    /// Runs a read statement and returns its first row, if any (the rest is not read).
+    pub async fn read_one(
+        &self,
+        statement: neo4rs::Query,
+    ) -> Result<Option<neo4rs::Row>, StoreError> {
+        let mut rows = self
+            .graph
+            .execute_read(statement)
+            .await
+            .map_err(|e| self.error(e))?;
+        rows.next().await.map_err(|e| self.error(e))
+    }
+
     /// One round trip (`RETURN 1`), bounded by `timeout`.
     pub async fn ping(&self, timeout: Duration) -> Result<(), StoreError> {
         let round_trip = async {
