@@ -18,6 +18,16 @@ fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
     out
 }
 
+/// Every `.cypher` file; never empty (a moved directory must not pass as "all fine").
+fn cypher_files() -> Vec<PathBuf> {
+    let found = files(&root().join("cypher"), "cypher");
+    assert!(
+        found.len() > 10,
+        "cypher/ not found or nearly empty: {found:?}"
+    );
+    found
+}
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -28,7 +38,7 @@ fn every_cypher_file_is_used_and_every_include_exists() {
         .iter()
         .map(|p| std::fs::read_to_string(p).unwrap_or_default())
         .collect();
-    for file in files(&root().join("cypher"), "cypher") {
+    for file in cypher_files() {
         let relative = file
             .strip_prefix(root())
             .unwrap_or(&file)
@@ -78,7 +88,7 @@ fn matched_audit_vars(statement: &str) -> Vec<String> {
 
 #[test]
 fn no_statement_updates_or_deletes_an_existing_audit_entry() {
-    for file in files(&root().join("cypher"), "cypher") {
+    for file in cypher_files() {
         let text = std::fs::read_to_string(&file).unwrap_or_default();
         let code: String = text
             .lines()

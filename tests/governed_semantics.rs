@@ -213,6 +213,10 @@ async fn fifty_concurrent_membership_changes_on_one_team_lose_no_update() {
             changed += 1;
         }
     }
+    assert!(
+        changed >= 1,
+        "some of the concurrent changes change the team"
+    );
     let (version, _, live_members) = team_state(&app, &team).await;
     assert_eq!(
         app.entry_count(&team).await,
@@ -266,6 +270,7 @@ async fn fifty_concurrent_status_changes_on_one_constraint_lose_no_update() {
             changed += 1;
         }
     }
+    assert!(changed >= 1, "the first ACTIVATE on the DRAFT changes it");
     let entries = app
         .query_column(
             "MATCH (e:AuditLog {entityId: $id}) RETURN e {.entityVersion, .previousStatus, .newStatus} AS e \

@@ -35,6 +35,13 @@ async fn the_document_is_openapi_3_1_and_lists_every_route() {
     // Every governed operation of the catalog is documented with its body schema.
     let (_, any) = token_for(&["approver"]);
     let catalog = app.send("GET", "/v1/catalog", &any, None, &[]).await;
+    assert_eq!(catalog.status, 200, "{}", catalog.body);
+    assert_eq!(
+        catalog.body["operations"].as_array().map(Vec::len),
+        Some(govtrail::http::catalog::CATALOG.len()),
+        "{}",
+        catalog.body
+    );
     for op in catalog.body["operations"].as_array().into_iter().flatten() {
         let key = (
             op["method"].as_str().unwrap_or_default().to_owned(),

@@ -24,6 +24,8 @@ use govtrail::export::dsse::{self, Envelope, IN_TOTO_PAYLOAD_TYPE};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+const ADMIN_NAME: &str = "Ada Admin";
+
 fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4())
 }
@@ -177,7 +179,10 @@ async fn a_packet_verifies_offline_and_every_tampering_fails_with_a_clear_messag
     settings.checkpoint_key_file = Some(keys_dir().join("ed25519-private.pem"));
     settings.checkpoint_interval_ms = 0; // sealed by hand below
     let app = TestApp::spawn_with(settings).await;
-    let (admin_id, admin) = token_for(&["governance-admin"]);
+    let admin_id = unique("pkt-admin");
+    let mut claims = common::claims(&admin_id, &["governance-admin"]);
+    claims["name"] = json!(ADMIN_NAME);
+    let admin = common::hs256(&claims, common::TEST_SECRET.as_bytes());
     let (su_id, su) = token_for(&["superuser"]);
     let (tech, constraint) = scenario(&app, &admin).await;
 
@@ -274,7 +279,8 @@ async fn a_packet_verifies_offline_and_every_tampering_fails_with_a_clear_messag
     assert!(
         history
             .iter()
-            .all(|h| h["actorDisplayName"].is_string() || h["actorDisplayName"].is_null())
+            .all(|h| h["actorDisplayName"] == json!(ADMIN_NAME)),
+        "display names are resolved at export: {history:#?}"
     );
     assert!(
         packet["checkpoints"][0]["signature"].is_string(),
