@@ -34,7 +34,7 @@ enum Command {
     /// Apply pending schema migrations and exit.
     Migrate,
     /// Replay every governed entity's audit entries and compare the result with the
-    /// live graph (DESIGN invariant 3). Prints one JSON line per mismatching entity on
+    /// live graph (replay completeness, docs/architecture.md). Prints one JSON line per mismatching entity on
     /// stdout and a summary on stderr; exits 1 if any entity disagrees.
     CheckReplay,
     /// Verify the audit log as stored: recompute every entry's hash, compare its AUDITS

@@ -1,6 +1,6 @@
 //! Static checks of the Cypher in `cypher/`: every file is used by the code, every
 //! `include_str!` points at a file, and no statement can update or delete an
-//! existing `AuditLog` (append-only, DESIGN invariant 2).
+//! existing `AuditLog` (the audit log is append-only).
 
 use std::path::{Path, PathBuf};
 
