@@ -5,13 +5,11 @@
 
 mod common;
 
+use common::unique;
+
 use common::{TEST_SECRET, TestApp, claims, hs256, token_for};
 use govtrail::governance::Faults;
 use serde_json::{Value, json};
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4())
-}
 
 async fn create_team(app: &TestApp, token: &str) -> String {
     let r = app

@@ -6,14 +6,12 @@
 
 mod common;
 
+use common::unique;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::{DedicatedNeo4j, TestApp, test_settings, token_for};
 use serde_json::{Value, json};
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4())
-}
 
 fn id_of(reply: &common::Reply) -> String {
     reply.body["entity"]["id"]

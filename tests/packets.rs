@@ -12,6 +12,8 @@
 
 mod common;
 
+use common::unique;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -25,10 +27,6 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 const ADMIN_NAME: &str = "Ada Admin";
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4())
-}
 
 fn private_key() -> CheckpointKey {
     CheckpointKey::from_pem_file(&keys_dir().join("ed25519-private.pem"), None)

@@ -143,15 +143,7 @@ pub fn merkle_root(entry_hashes: &[String]) -> String {
 /// path, leaf to root, as hex. `None` if the index is out of range.
 #[must_use]
 pub fn inclusion_proof(entry_hashes: &[String], index: usize) -> Option<Vec<String>> {
-    if index >= entry_hashes.len() {
-        return None;
-    }
-    let mut tree = MemoryBackedTree::<sha2_merkle::Sha256, Vec<u8>>::new();
-    for hash in entry_hashes {
-        tree.push(hash.as_bytes().to_vec());
-    }
-    let proof = tree.prove_inclusion(index);
-    Some(proof.as_bytes().chunks(32).map(hex::encode).collect())
+    inclusion_proofs(entry_hashes, &std::collections::BTreeSet::from([index])).remove(&index)
 }
 
 /// The inclusion proofs of the `leaves` (indices) among `entry_hashes`, from one tree
@@ -210,12 +202,7 @@ pub fn checkpoint_body(checkpoint: &Value) -> Value {
     if let Some(map) = body.as_object_mut() {
         map.remove("hash");
         map.remove("signature");
-        if let Some(Value::String(text)) = map.get("sealedAt")
-            && let Ok(at) = chrono::DateTime::parse_from_rfc3339(text)
-        {
-            let canonical = canonical_timestamp(at.with_timezone(&Utc));
-            map.insert("sealedAt".into(), Value::String(canonical));
-        }
+        super::hash::canonicalize_field(map, "sealedAt");
     }
     body
 }
@@ -369,7 +356,7 @@ impl Checkpointer {
             "keyId": self.key.key_id,
         });
         let hash = checkpoint_hash(&checkpoint).map_err(|e| store.decode(e))?;
-        let signature = STANDARD.encode(self.key.key.sign(hash.as_bytes()).to_bytes());
+        let signature = STANDARD.encode(self.key.sign(hash.as_bytes()).to_bytes());
         checkpoint["hash"] = json!(hash);
         checkpoint["signature"] = json!(signature);
         let params = neo4rs::BoltType::try_from(checkpoint.clone()).map_err(StoreError::Other)?;

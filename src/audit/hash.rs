@@ -31,6 +31,17 @@ pub fn canonical_timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
+/// Rewrites `map[field]`, if it is RFC 3339 text, in the canonical form above (left as
+/// it is otherwise: the hash comparison then reports it).
+pub fn canonicalize_field(map: &mut serde_json::Map<String, Value>, field: &str) {
+    if let Some(Value::String(text)) = map.get(field)
+        && let Ok(at) = DateTime::parse_from_rfc3339(text)
+    {
+        let canonical = canonical_timestamp(at.with_timezone(&Utc));
+        map.insert(field.to_owned(), Value::String(canonical));
+    }
+}
+
 /// Hex SHA-256 of the canonical JSON of `entry` without its `hash` field. `timestamp`
 /// may be in any RFC 3339 form (Neo4j prints fewer digits); it is normalized first.
 pub fn content_hash(entry: &Value) -> Result<String, HashError> {

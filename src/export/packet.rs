@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::dsse::{self, Envelope, IN_TOTO_PAYLOAD_TYPE};
 use crate::audit::checkpoint::{CheckpointKey, inclusion_proofs};
-use crate::audit::hash::{GENESIS, canonical_timestamp, prev_of};
+use crate::audit::hash::{GENESIS, canonical_timestamp, canonicalize_field, prev_of};
 use crate::domain::{EntityType, POLICY_VERSION};
 use crate::history::{lineage, replay};
 use crate::store::{Store, StoreError};
@@ -312,7 +312,7 @@ async fn read_entries(
                 Value::Object(map) => map,
                 _ => Map::new(),
             };
-            canonicalize_time(&mut entry, "timestamp");
+            canonicalize_field(&mut entry, "timestamp");
             EntryRow {
                 entry,
                 checkpoint: item["checkpoint"].as_i64(),
@@ -352,7 +352,7 @@ async fn read_checkpoints(
             row.get("checkpoint").map_err(|e| store.decode(e))?;
         let hashes: Vec<Option<String>> = row.get("hashes").map_err(|e| store.decode(e))?;
         let hashes: Vec<String> = hashes.into_iter().map(Option::unwrap_or_default).collect();
-        canonicalize_time(&mut checkpoint, "sealedAt");
+        canonicalize_field(&mut checkpoint, "sealedAt");
         let seq = checkpoint.get("seq").and_then(Value::as_i64).unwrap_or(0);
         let leaves = wanted.get(&seq).cloned().unwrap_or_default();
         out.insert(
@@ -386,16 +386,6 @@ async fn read_in_force(
         "licenseDecisions": licenses,
         "licenseWhitelistEnabled": whitelist.unwrap_or(false),
     }))
-}
-
-/// Rewrites an RFC 3339 field in its canonical form (six fractional digits, `Z`).
-fn canonicalize_time(map: &mut Map<String, Value>, field: &str) {
-    if let Some(Value::String(text)) = map.get(field)
-        && let Ok(at) = DateTime::parse_from_rfc3339(text)
-    {
-        let canonical = canonical_timestamp(at.with_timezone(&Utc));
-        map.insert(field.to_owned(), Value::String(canonical));
-    }
 }
 
 /// Orders an entity's entries along its hash chain, from GENESIS to the head; entries

@@ -27,6 +27,11 @@ pub fn keys_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/keys")
 }
 
+/// `prefix-<uuid v4>`: a name no other test run uses.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4())
+}
+
 /// The shared test Neo4j. `dev/test` starts it; running `cargo test` alone needs it set.
 pub fn neo4j_uri() -> String {
     match std::env::var("NEO4J_TEST_URI") {
