@@ -228,7 +228,7 @@ fn next_entry(
     let correlation = uuid::Uuid::new_v4().to_string();
     let entry = AuditEntry::new(
         EntryFacts {
-            operation,
+            kind: crate::governance::definition(operation).facts(),
             outcome: Outcome::Succeeded,
             entity_type: entity.entity_type,
             entity_id: &entity.id,

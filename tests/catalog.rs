@@ -98,3 +98,65 @@ async fn routes_outside_the_catalog_accept_no_writes() {
         }
     }
 }
+
+#[tokio::test]
+async fn each_operation_is_defined_once_and_appears_in_routes_openapi_and_catalog() {
+    use govtrail::governance::catalog::{definition, routed};
+    let app = TestApp::spawn().await;
+    let (_, reader) = token_for(&["approver"]);
+    let catalog = app.send("GET", "/v1/catalog", &reader, None, &[]).await;
+    let doc: Value = app
+        .get("/openapi.json", None)
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    let listed: Vec<Value> = catalog.body["operations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let documented: Vec<(String, String, Value)> = doc["paths"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .flat_map(|(path, item)| {
+            ["post", "put", "delete"].into_iter().filter_map(move |m| {
+                item.get(m)
+                    .map(|op| (m.to_uppercase(), path.clone(), op["operationId"].clone()))
+            })
+        })
+        .collect();
+    let rows: Vec<_> = routed().collect();
+    assert_eq!(listed.len(), rows.len(), "{}", catalog.body);
+    assert_eq!(
+        documented.len(),
+        rows.len(),
+        "every documented write is a catalog row"
+    );
+    for (row, route) in rows {
+        let code = row.operation.as_str();
+        // The row is the one definition of its operation.
+        assert!(std::ptr::eq(definition(row.operation), row), "{code}");
+        let in_catalog: Vec<&Value> = listed.iter().filter(|o| o["code"] == code).collect();
+        assert_eq!(in_catalog.len(), 1, "{code} in /v1/catalog");
+        assert_eq!(in_catalog[0]["method"], route.method.as_str(), "{code}");
+        assert_eq!(in_catalog[0]["path"], route.path, "{code}");
+        let in_doc: Vec<_> = documented.iter().filter(|(_, _, id)| *id == code).collect();
+        assert_eq!(in_doc.len(), 1, "{code} in the OpenAPI document");
+        assert_eq!(
+            (in_doc[0].0.as_str(), in_doc[0].1.as_str()),
+            (route.method.as_str(), route.path),
+            "{code}"
+        );
+        let reply = app
+            .send(
+                route.method.as_str(),
+                &concrete(route.path),
+                &reader,
+                Some(json!({})),
+                &[],
+            )
+            .await;
+        assert_eq!(reply.status, 403, "{code} is routed: {}", reply.body);
+    }
+}

@@ -14,7 +14,7 @@ use govtrail::auth::AuthMethod;
 use govtrail::auth::Principal;
 use govtrail::domain::{Role, Source, TeamId, UserId};
 use govtrail::governance::commands::ChangeResponsibilityAreas;
-use govtrail::governance::{Actor, Context, Governor};
+use govtrail::governance::{Actor, Command, Context, Governor};
 use govtrail::seed::{LogShape, Seeder, seed_log};
 use govtrail::store::Store;
 use neo4rs::query;
@@ -545,11 +545,13 @@ fn actor() -> Result<Actor, String> {
     }))
 }
 
-fn change(team: &str, areas: Vec<String>) -> Result<ChangeResponsibilityAreas, String> {
-    Ok(ChangeResponsibilityAreas {
-        id: TeamId::parse(team).map_err(|e| e.to_string())?,
-        responsibility_areas: areas,
-    })
+fn change(team: &str, areas: Vec<String>) -> Result<Command, String> {
+    Ok(Command::ChangeResponsibilityAreas(
+        ChangeResponsibilityAreas {
+            id: TeamId::parse(team).map_err(|e| e.to_string())?,
+            responsibility_areas: areas,
+        },
+    ))
 }
 
 /// Bolt round trips per governed change, per no-op, and per bare change, counted by a

@@ -5,7 +5,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::domain::{AuditLogId, EntityType, Operation, Outcome, POLICY_VERSION, Role, Source};
+use crate::domain::{
+    AuditLogId, Category, EntityType, Operation, Outcome, POLICY_VERSION, Role, Severity, Source,
+};
 
 /// Who acted, as recorded on an entry: ids and roles, never names or emails.
 #[derive(Debug, Clone)]
@@ -77,11 +79,32 @@ fn rfc3339<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::E
     s.serialize_str(&at.to_rfc3339_opts(SecondsFormat::Micros, true))
 }
 
+/// The operation an entry records, with the catalog's category and severity for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OperationFacts {
+    /// Operation code.
+    pub operation: Operation,
+    /// Catalog category.
+    pub category: Category,
+    /// Catalog severity.
+    pub severity: Severity,
+}
+
+/// When the change happens and the id its entry will have (an approval remembers the
+/// entry that granted it, so a revocation can supersede exactly that entry).
+#[derive(Debug, Clone, Copy)]
+pub struct Stamp {
+    /// The clock reading.
+    pub now: DateTime<Utc>,
+    /// Id of the entry this change writes.
+    pub entry_id: AuditLogId,
+}
+
 /// The facts an entry is made of, besides the actor.
 #[derive(Debug, Clone)]
 pub struct EntryFacts<'a> {
-    /// Operation.
-    pub operation: Operation,
+    /// Operation, category and severity.
+    pub kind: OperationFacts,
     /// Outcome.
     pub outcome: Outcome,
     /// Primary entity type.
@@ -109,7 +132,7 @@ pub struct EntryFacts<'a> {
 impl AuditEntry {
     /// Builds the entry.
     #[must_use]
-    pub fn new(facts: EntryFacts<'_>, actor: &ActorFacts, stamp: crate::governance::Stamp) -> Self {
+    pub fn new(facts: EntryFacts<'_>, actor: &ActorFacts, stamp: Stamp) -> Self {
         let changes: Map<String, Value> = facts
             .changes
             .iter()
@@ -118,7 +141,7 @@ impl AuditEntry {
         Self {
             id: stamp.entry_id,
             timestamp: stamp.now,
-            operation: facts.operation,
+            operation: facts.kind.operation,
             entity_type: facts.entity_type,
             entity_id: facts.entity_id.to_owned(),
             entity_label: facts.entity_label.to_owned(),
@@ -134,8 +157,8 @@ impl AuditEntry {
             policy_version: POLICY_VERSION,
             actor_roles: actor.roles.clone(),
             auth_method: actor.auth_method.clone(),
-            category: facts.operation.category().as_str(),
-            severity: facts.operation.severity().as_str(),
+            category: facts.kind.category.as_str(),
+            severity: facts.kind.severity.as_str(),
             // BTreeMap order: the text is deterministic for the same changes.
             changes: Value::Object(changes).to_string(),
             related_entities: facts.related,

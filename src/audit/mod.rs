@@ -9,4 +9,4 @@ pub mod scrub;
 mod seal;
 pub mod verify;
 
-pub use entry::{ActorFacts, AuditEntry, EntryFacts};
+pub use entry::{ActorFacts, AuditEntry, EntryFacts, OperationFacts, Stamp};

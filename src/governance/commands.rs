@@ -2,17 +2,35 @@
 //! the locked state. Pure functions of (input, snapshot, stamp); no I/O.
 
 use chrono::NaiveDate;
-use semver::VersionReq;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::Stamp;
 use super::plan::{Decision, EntityRef, PlanBuilder, Rejection};
 use super::snapshot::{Node, Snapshot, Targets};
-use super::{Command, Stamp};
 use crate::domain::{
     ConstraintStatus, Criticality, EntityType, LicenseDecision, Operation, RelType, RiskLevel,
     SystemId, TeamId, TechnologyId, TimeCategory, UserId, VersionConstraintId, license_id,
     license_policy_id, team_approval_id, version_node_id,
 };
+
+/// What every governed command does: name the nodes it locks, the entity `If-Match`
+/// applies to, and decide from the locked state. `operation` is the code it runs
+/// under, for inputs shared by two directions of one change (allow and deny, add and
+/// remove).
+pub trait Decide: Send + Sync {
+    /// Nodes to lock and relationships to read.
+    fn targets(&self) -> Targets;
+    /// The existing entity whose version `If-Match` is checked against (`None` for creates).
+    fn primary_id(&self) -> Option<String>;
+    /// Decides from the locked state.
+    fn decide(
+        &self,
+        operation: Operation,
+        snapshot: &Snapshot,
+        stamp: &Stamp,
+    ) -> Result<Decision, Rejection>;
+}
 
 /// The display label of a node as it is now (stored on entries as `entityLabel`).
 /// A user's label is its id: display names are PII and live only on the `User` node.
@@ -81,27 +99,25 @@ fn conflict(field: &'static str, message: impl Into<String>) -> Rejection {
 // ---------------------------------------------------------------- version constraints
 
 /// Create a DRAFT constraint with a semver range on one technology.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateConstraint {
     /// New constraint's id.
     pub id: VersionConstraintId,
     /// Technology it constrains.
     pub technology: TechnologyId,
-    /// Semver range.
-    pub range: VersionReq,
+    /// Semver range (normalized text).
+    pub range: String,
 }
 
-impl Command for CreateConstraint {
-    fn operation(&self) -> Operation {
-        Operation::CreateConstraint
-    }
+impl Decide for CreateConstraint {
     fn targets(&self) -> Targets {
         Targets::default().node(self.technology)
     }
     fn primary_id(&self) -> Option<String> {
         None
     }
-    fn decide(&self, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
+    fn decide(&self, _: Operation, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
         let tech = live(
             s,
             &self.technology.to_string(),
@@ -112,7 +128,7 @@ impl Command for CreateConstraint {
             return Err(conflict("technologyId", "the technology is retired"));
         }
         let id = self.id.to_string();
-        let range = self.range.to_string();
+        let range = self.range.clone();
         let primary = EntityRef {
             entity_type: EntityType::VersionConstraint,
             id: id.clone(),
@@ -134,79 +150,72 @@ impl Command for CreateConstraint {
 }
 
 /// Change a constraint's range.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ChangeConstraintRange {
     /// Constraint.
     pub id: VersionConstraintId,
-    /// New range.
-    pub range: VersionReq,
+    /// New range (normalized text).
+    pub range: String,
 }
 
-impl Command for ChangeConstraintRange {
-    fn operation(&self) -> Operation {
-        Operation::ChangeConstraintRange
-    }
+impl Decide for ChangeConstraintRange {
     fn targets(&self) -> Targets {
         Targets::default().node(self.id)
     }
     fn primary_id(&self) -> Option<String> {
         Some(self.id.to_string())
     }
-    fn decide(&self, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
+    fn decide(&self, _: Operation, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
         let c = live(s, &self.id.to_string(), EntityType::VersionConstraint, "id")?;
         if c.str("status") == Some(ConstraintStatus::Archived.as_str()) {
             return Err(conflict("status", "an ARCHIVED constraint cannot change"));
         }
         Ok(PlanBuilder::new(entity(c), c.version())
-            .set(c, "range", json!(self.range.to_string()))
+            .set(c, "range", json!(self.range))
             .build("the constraint already has this range"))
     }
 }
 
-/// ACTIVATE, DEACTIVATE or ARCHIVE a constraint.
-#[derive(Debug, Clone)]
+/// ACTIVATE, DEACTIVATE or ARCHIVE a constraint (the operation says which).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TransitionConstraint {
     /// Constraint.
     pub id: VersionConstraintId,
-    /// `Activate`, `Deactivate` or `Archive`.
-    pub operation: Operation,
 }
 
-impl TransitionConstraint {
-    const fn target(&self) -> ConstraintStatus {
-        match self.operation {
-            Operation::Activate => ConstraintStatus::Active,
-            Operation::Deactivate => ConstraintStatus::Inactive,
-            _ => ConstraintStatus::Archived,
-        }
+/// The status a lifecycle operation leads to.
+const fn target_status(operation: Operation) -> ConstraintStatus {
+    match operation {
+        Operation::Activate => ConstraintStatus::Active,
+        Operation::Deactivate => ConstraintStatus::Inactive,
+        _ => ConstraintStatus::Archived,
     }
 }
 
-impl Command for TransitionConstraint {
-    fn operation(&self) -> Operation {
-        self.operation
-    }
+impl Decide for TransitionConstraint {
     fn targets(&self) -> Targets {
         Targets::default().node(self.id)
     }
     fn primary_id(&self) -> Option<String> {
         Some(self.id.to_string())
     }
-    fn decide(&self, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
+    fn decide(&self, operation: Operation, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
         let c = live(s, &self.id.to_string(), EntityType::VersionConstraint, "id")?;
         let current: ConstraintStatus = c
             .str("status")
             .and_then(|t| t.parse().ok())
             .ok_or_else(|| conflict("status", "the constraint has no valid status"))?;
-        let target = self.target();
+        let target = target_status(operation);
         if current == target {
             return Ok(PlanBuilder::new(entity(c), c.version())
                 .build(format!("the constraint is already {target}")));
         }
-        let next = current.transition(self.operation).ok_or_else(|| {
+        let next = current.transition(operation).ok_or_else(|| {
             conflict(
                 "status",
-                format!("{} is not allowed from status {current}", self.operation),
+                format!("{operation} is not allowed from status {current}"),
             )
         })?;
         Ok(PlanBuilder::new(entity(c), c.version())
@@ -217,16 +226,14 @@ impl Command for TransitionConstraint {
 }
 
 /// Delete a constraint: it stays as a tombstone so its history remains reachable.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct DeleteConstraint {
     /// Constraint.
     pub id: VersionConstraintId,
 }
 
-impl Command for DeleteConstraint {
-    fn operation(&self) -> Operation {
-        Operation::DeleteConstraint
-    }
+impl Decide for DeleteConstraint {
     fn targets(&self) -> Targets {
         Targets::default()
             .node(self.id)
@@ -235,7 +242,7 @@ impl Command for DeleteConstraint {
     fn primary_id(&self) -> Option<String> {
         Some(self.id.to_string())
     }
-    fn decide(&self, s: &Snapshot, stamp: &Stamp) -> Result<Decision, Rejection> {
+    fn decide(&self, _: Operation, s: &Snapshot, stamp: &Stamp) -> Result<Decision, Rejection> {
         let id = self.id.to_string();
         let c = live(s, &id, EntityType::VersionConstraint, "id")?;
         if c.str("status") == Some(ConstraintStatus::Active.as_str()) {
@@ -258,25 +265,18 @@ impl Command for DeleteConstraint {
     }
 }
 
-/// Enforce (or stop enforcing) a constraint for a team.
-#[derive(Debug, Clone)]
+/// Enforce (APPLY_CONSTRAINT_TO_TEAM) or stop enforcing (REMOVE_CONSTRAINT_FROM_TEAM) a
+/// constraint for a team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ConstraintEnforcement {
     /// Constraint.
     pub id: VersionConstraintId,
     /// Team.
     pub team: TeamId,
-    /// True to apply, false to remove.
-    pub apply: bool,
 }
 
-impl Command for ConstraintEnforcement {
-    fn operation(&self) -> Operation {
-        if self.apply {
-            Operation::ApplyConstraintToTeam
-        } else {
-            Operation::RemoveConstraintFromTeam
-        }
-    }
+impl Decide for ConstraintEnforcement {
     fn targets(&self) -> Targets {
         Targets::default()
             .node(self.id)
@@ -286,17 +286,18 @@ impl Command for ConstraintEnforcement {
     fn primary_id(&self) -> Option<String> {
         Some(self.id.to_string())
     }
-    fn decide(&self, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
+    fn decide(&self, operation: Operation, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
         let (id, team_id) = (self.id.to_string(), self.team.to_string());
         let c = live(s, &id, EntityType::VersionConstraint, "id")?;
         let team = live(s, &team_id, EntityType::Team, "teamId")?;
         let enforced = s.outgoing(&id, RelType::EnforcedFor).contains(&team_id);
+        let apply = operation == Operation::ApplyConstraintToTeam;
         let plan = PlanBuilder::new(entity(c), c.version()).related(entity(team));
-        if self.apply == enforced {
+        if apply == enforced {
             let state = if enforced { "already" } else { "not" };
             return Ok(plan.build(format!("the constraint is {state} enforced for this team")));
         }
-        if self.apply {
+        if apply {
             if c.str("status") == Some(ConstraintStatus::Archived.as_str()) {
                 return Err(conflict(
                     "status",
@@ -320,30 +321,27 @@ impl Command for ConstraintEnforcement {
 
 // ---------------------------------------------------------------- licenses
 
-/// ALLOW_LICENSE or DENY_LICENSE for an SPDX license id.
-#[derive(Debug, Clone)]
+/// ALLOW_LICENSE or DENY_LICENSE (the operation says which) for an SPDX license id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct DecideLicense {
     /// Canonical SPDX id.
     pub spdx_id: String,
-    /// `Allowed` or `Denied`.
-    pub decision: LicenseDecision,
 }
 
-impl Command for DecideLicense {
-    fn operation(&self) -> Operation {
-        if self.decision == LicenseDecision::Denied {
-            Operation::DenyLicense
-        } else {
-            Operation::AllowLicense
-        }
-    }
+impl Decide for DecideLicense {
     fn targets(&self) -> Targets {
         Targets::default().node(license_id(&self.spdx_id))
     }
     fn primary_id(&self) -> Option<String> {
         Some(license_id(&self.spdx_id).to_string())
     }
-    fn decide(&self, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
+    fn decide(&self, operation: Operation, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
+        let decision = if operation == Operation::DenyLicense {
+            LicenseDecision::Denied
+        } else {
+            LicenseDecision::Allowed
+        };
         let id = license_id(&self.spdx_id).to_string();
         match s.live(&id, EntityType::License) {
             None => {
@@ -356,47 +354,37 @@ impl Command for DecideLicense {
                     .create(props(&[
                         ("id", json!(id)),
                         ("spdxId", json!(self.spdx_id)),
-                        ("decision", json!(self.decision)),
+                        ("decision", json!(decision)),
                     ]))
                     .status(
                         Some(LicenseDecision::Undecided.to_string()),
-                        Some(self.decision.to_string()),
+                        Some(decision.to_string()),
                     )
                     .build(""))
             }
             Some(license) => Ok(PlanBuilder::new(entity(license), license.version())
-                .set(license, "decision", json!(self.decision))
-                .status(
-                    status_of(license, "decision"),
-                    Some(self.decision.to_string()),
-                )
-                .build(format!("{} is already {}", self.spdx_id, self.decision))),
+                .set(license, "decision", json!(decision))
+                .status(status_of(license, "decision"), Some(decision.to_string()))
+                .build(format!("{} is already {}", self.spdx_id, decision))),
         }
     }
 }
 
-/// Turn the license whitelist on or off.
-#[derive(Debug, Clone)]
-pub struct SetLicenseWhitelist {
-    /// True to enable.
-    pub enabled: bool,
-}
+/// Turn the license whitelist on (ENABLE_LICENSE_WHITELIST) or off
+/// (DISABLE_LICENSE_WHITELIST).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SetLicenseWhitelist {}
 
-impl Command for SetLicenseWhitelist {
-    fn operation(&self) -> Operation {
-        if self.enabled {
-            Operation::EnableLicenseWhitelist
-        } else {
-            Operation::DisableLicenseWhitelist
-        }
-    }
+impl Decide for SetLicenseWhitelist {
     fn targets(&self) -> Targets {
         Targets::default().node(license_policy_id())
     }
     fn primary_id(&self) -> Option<String> {
         Some(license_policy_id().to_string())
     }
-    fn decide(&self, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
+    fn decide(&self, operation: Operation, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
+        let enabled = operation == Operation::EnableLicenseWhitelist;
         let id = license_policy_id().to_string();
         let word = |on: bool| if on { "ENABLED" } else { "DISABLED" }.to_owned();
         match s.live(&id, EntityType::LicensePolicy) {
@@ -407,7 +395,7 @@ impl Command for SetLicenseWhitelist {
                     label: "license policy".into(),
                 };
                 let plan = PlanBuilder::new(primary, 0);
-                if !self.enabled {
+                if !enabled {
                     return Ok(plan.build("the license whitelist is already DISABLED"));
                 }
                 Ok(plan
@@ -425,8 +413,8 @@ impl Command for SetLicenseWhitelist {
                     .and_then(Value::as_bool)
                     .unwrap_or(false);
                 Ok(PlanBuilder::new(entity(policy), policy.version())
-                    .set(policy, "whitelistEnabled", json!(self.enabled))
-                    .status(Some(word(current)), Some(word(self.enabled)))
+                    .set(policy, "whitelistEnabled", json!(enabled))
+                    .status(Some(word(current)), Some(word(enabled)))
                     .build(format!(
                         "the license whitelist is already {}",
                         word(current)
@@ -439,7 +427,8 @@ impl Command for SetLicenseWhitelist {
 // ---------------------------------------------------------------- technologies
 
 /// Create a technology.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateTechnology {
     /// New id.
     pub id: TechnologyId,
@@ -449,17 +438,14 @@ pub struct CreateTechnology {
     pub risk_level: Option<RiskLevel>,
 }
 
-impl Command for CreateTechnology {
-    fn operation(&self) -> Operation {
-        Operation::CreateTechnology
-    }
+impl Decide for CreateTechnology {
     fn targets(&self) -> Targets {
         Targets::default()
     }
     fn primary_id(&self) -> Option<String> {
         None
     }
-    fn decide(&self, _: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
+    fn decide(&self, _: Operation, _: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
         let primary = EntityRef {
             entity_type: EntityType::Technology,
             id: self.id.to_string(),
@@ -478,23 +464,21 @@ impl Command for CreateTechnology {
 }
 
 /// Retire a technology.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RetireTechnology {
     /// Technology.
     pub id: TechnologyId,
 }
 
-impl Command for RetireTechnology {
-    fn operation(&self) -> Operation {
-        Operation::RetireTechnology
-    }
+impl Decide for RetireTechnology {
     fn targets(&self) -> Targets {
         Targets::default().node(self.id)
     }
     fn primary_id(&self) -> Option<String> {
         Some(self.id.to_string())
     }
-    fn decide(&self, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
+    fn decide(&self, _: Operation, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
         let t = live(s, &self.id.to_string(), EntityType::Technology, "id")?;
         Ok(PlanBuilder::new(entity(t), t.version())
             .set(t, "lifecycle", json!("RETIRED"))
@@ -504,7 +488,8 @@ impl Command for RetireTechnology {
 }
 
 /// Change a technology's risk level.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ChangeRiskLevel {
     /// Technology.
     pub id: TechnologyId,
@@ -512,17 +497,14 @@ pub struct ChangeRiskLevel {
     pub risk_level: RiskLevel,
 }
 
-impl Command for ChangeRiskLevel {
-    fn operation(&self) -> Operation {
-        Operation::ChangeRiskLevel
-    }
+impl Decide for ChangeRiskLevel {
     fn targets(&self) -> Targets {
         Targets::default().node(self.id)
     }
     fn primary_id(&self) -> Option<String> {
         Some(self.id.to_string())
     }
-    fn decide(&self, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
+    fn decide(&self, _: Operation, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
         let t = live(s, &self.id.to_string(), EntityType::Technology, "id")?;
         Ok(PlanBuilder::new(entity(t), t.version())
             .set(t, "riskLevel", json!(self.risk_level))
@@ -532,8 +514,10 @@ impl Command for ChangeRiskLevel {
 }
 
 /// A change to a team's approval record for a technology (TIME category, EOL date,
-/// migration target, version approvals and revocations).
-#[derive(Debug, Clone)]
+/// migration target, version approvals and revocations). Five operations share it;
+/// each accepts only its own kind of change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TeamApprovalChange {
     /// Team.
     pub team: TeamId,
@@ -544,7 +528,8 @@ pub struct TeamApprovalChange {
 }
 
 /// The parts of a team approval that change.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum ApprovalChange {
     /// SET_TIME_CATEGORY.
     TimeCategory(TimeCategory),
@@ -559,7 +544,8 @@ pub enum ApprovalChange {
 }
 
 /// An approved version or range, as stored (`=1.2.3` for an exact version).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Approval {
     /// Normalized semver requirement text.
     pub range: String,
@@ -577,26 +563,28 @@ impl Approval {
         }
     }
 
-    /// A range.
+    /// A range, in its normalized text form.
     #[must_use]
-    pub fn range(range: &VersionReq) -> Self {
-        Self {
-            range: range.to_string(),
-            exact: None,
+    pub fn range(range: String) -> Self {
+        Self { range, exact: None }
+    }
+}
+
+impl ApprovalChange {
+    /// The operation that makes this kind of change.
+    #[must_use]
+    pub const fn operation(&self) -> Operation {
+        match self {
+            Self::TimeCategory(_) => Operation::SetTimeCategory,
+            Self::EolDate(_) => Operation::SetEolDate,
+            Self::MigrationTarget(_) => Operation::SetMigrationTarget,
+            Self::Approve(_) => Operation::ApproveVersion,
+            Self::Revoke(_) => Operation::RevokeApproval,
         }
     }
 }
 
-impl Command for TeamApprovalChange {
-    fn operation(&self) -> Operation {
-        match self.change {
-            ApprovalChange::TimeCategory(_) => Operation::SetTimeCategory,
-            ApprovalChange::EolDate(_) => Operation::SetEolDate,
-            ApprovalChange::MigrationTarget(_) => Operation::SetMigrationTarget,
-            ApprovalChange::Approve(_) => Operation::ApproveVersion,
-            ApprovalChange::Revoke(_) => Operation::RevokeApproval,
-        }
-    }
+impl Decide for TeamApprovalChange {
     fn targets(&self) -> Targets {
         let mut t = Targets::default()
             .node(self.team)
@@ -614,7 +602,21 @@ impl Command for TeamApprovalChange {
     fn primary_id(&self) -> Option<String> {
         Some(team_approval_id(self.team, self.technology).to_string())
     }
-    fn decide(&self, s: &Snapshot, stamp: &Stamp) -> Result<Decision, Rejection> {
+    fn decide(
+        &self,
+        operation: Operation,
+        s: &Snapshot,
+        stamp: &Stamp,
+    ) -> Result<Decision, Rejection> {
+        if self.change.operation() != operation {
+            return Err(Rejection::Invalid {
+                field: "change",
+                message: format!(
+                    "{operation} cannot make a {} change",
+                    self.change.operation()
+                ),
+            });
+        }
         let team = live(s, &self.team.to_string(), EntityType::Team, "teamId")?;
         let tech = live(
             s,
@@ -810,7 +812,8 @@ impl TeamApprovalChange {
 // ---------------------------------------------------------------- teams
 
 /// Create a team.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateTeam {
     /// New id.
     pub id: TeamId,
@@ -820,17 +823,14 @@ pub struct CreateTeam {
     pub responsibility_areas: Vec<String>,
 }
 
-impl Command for CreateTeam {
-    fn operation(&self) -> Operation {
-        Operation::CreateTeam
-    }
+impl Decide for CreateTeam {
     fn targets(&self) -> Targets {
         Targets::default()
     }
     fn primary_id(&self) -> Option<String> {
         None
     }
-    fn decide(&self, _: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
+    fn decide(&self, _: Operation, _: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
         let primary = EntityRef {
             entity_type: EntityType::Team,
             id: self.id.to_string(),
@@ -848,16 +848,14 @@ impl Command for CreateTeam {
 
 /// Delete a team (tombstone). Refused while it has members, owns systems or has
 /// constraints enforced for it: those must be moved first, each with its own entry.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct DeleteTeam {
     /// Team.
     pub id: TeamId,
 }
 
-impl Command for DeleteTeam {
-    fn operation(&self) -> Operation {
-        Operation::DeleteTeam
-    }
+impl Decide for DeleteTeam {
     fn targets(&self) -> Targets {
         Targets::default()
             .node(self.id)
@@ -868,7 +866,7 @@ impl Command for DeleteTeam {
     fn primary_id(&self) -> Option<String> {
         Some(self.id.to_string())
     }
-    fn decide(&self, s: &Snapshot, stamp: &Stamp) -> Result<Decision, Rejection> {
+    fn decide(&self, _: Operation, s: &Snapshot, stamp: &Stamp) -> Result<Decision, Rejection> {
         let id = self.id.to_string();
         let team = live(s, &id, EntityType::Team, "id")?;
         if !s.incoming(&id, RelType::MemberOf).is_empty() {
@@ -901,7 +899,8 @@ impl Command for DeleteTeam {
 }
 
 /// Replace a team's responsibility areas.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ChangeResponsibilityAreas {
     /// Team.
     pub id: TeamId,
@@ -909,17 +908,14 @@ pub struct ChangeResponsibilityAreas {
     pub responsibility_areas: Vec<String>,
 }
 
-impl Command for ChangeResponsibilityAreas {
-    fn operation(&self) -> Operation {
-        Operation::ChangeResponsibilityAreas
-    }
+impl Decide for ChangeResponsibilityAreas {
     fn targets(&self) -> Targets {
         Targets::default().node(self.id)
     }
     fn primary_id(&self) -> Option<String> {
         Some(self.id.to_string())
     }
-    fn decide(&self, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
+    fn decide(&self, _: Operation, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
         let team = live(s, &self.id.to_string(), EntityType::Team, "id")?;
         Ok(PlanBuilder::new(entity(team), team.version())
             .set(
@@ -932,24 +928,16 @@ impl Command for ChangeResponsibilityAreas {
 }
 
 /// ADD_TEAM_MEMBER / REMOVE_TEAM_MEMBER. The entry audits both the Team and the User.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TeamMembership {
     /// Team.
     pub team: TeamId,
     /// User.
     pub user: UserId,
-    /// True to add.
-    pub add: bool,
 }
 
-impl Command for TeamMembership {
-    fn operation(&self) -> Operation {
-        if self.add {
-            Operation::AddTeamMember
-        } else {
-            Operation::RemoveTeamMember
-        }
-    }
+impl Decide for TeamMembership {
     fn targets(&self) -> Targets {
         // The user's own MEMBER_OF list is short; the team's could be long.
         Targets::default()
@@ -960,7 +948,8 @@ impl Command for TeamMembership {
     fn primary_id(&self) -> Option<String> {
         Some(self.team.to_string())
     }
-    fn decide(&self, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
+    fn decide(&self, operation: Operation, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
+        let add = operation == Operation::AddTeamMember;
         let (team_id, user_id) = (self.team.to_string(), self.user.to_string());
         let team = live(s, &team_id, EntityType::Team, "teamId")?;
         let user = s
@@ -969,11 +958,11 @@ impl Command for TeamMembership {
         let is_member = s.outgoing(&user_id, RelType::MemberOf).contains(&team_id);
         let mut plan = PlanBuilder::new(entity(team), team.version())
             .related(entity_id(EntityType::User, &user_id));
-        if self.add == is_member {
+        if add == is_member {
             let state = if is_member { "already" } else { "not" };
             return Ok(plan.build(format!("the user is {state} a member of this team")));
         }
-        if self.add {
+        if add {
             if user.is_none() {
                 plan = plan.create_other(EntityType::User, props(&[("id", json!(user_id))]));
             }
@@ -995,7 +984,8 @@ impl Command for TeamMembership {
 // ---------------------------------------------------------------- systems and stewardship
 
 /// Create a system, optionally with an owning team.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateSystem {
     /// New id.
     pub id: SystemId,
@@ -1007,10 +997,7 @@ pub struct CreateSystem {
     pub owner: Option<TeamId>,
 }
 
-impl Command for CreateSystem {
-    fn operation(&self) -> Operation {
-        Operation::CreateSystem
-    }
+impl Decide for CreateSystem {
     fn targets(&self) -> Targets {
         self.owner
             .map_or_else(Targets::default, |team| Targets::default().node(team))
@@ -1018,7 +1005,7 @@ impl Command for CreateSystem {
     fn primary_id(&self) -> Option<String> {
         None
     }
-    fn decide(&self, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
+    fn decide(&self, _: Operation, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
         let id = self.id.to_string();
         let primary = EntityRef {
             entity_type: EntityType::System,
@@ -1042,7 +1029,8 @@ impl Command for CreateSystem {
 }
 
 /// Assign or transfer a system's owning team.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AssignSystemOwner {
     /// System.
     pub id: SystemId,
@@ -1050,10 +1038,7 @@ pub struct AssignSystemOwner {
     pub team: TeamId,
 }
 
-impl Command for AssignSystemOwner {
-    fn operation(&self) -> Operation {
-        Operation::AssignSystemOwner
-    }
+impl Decide for AssignSystemOwner {
     fn targets(&self) -> Targets {
         Targets::default()
             .node(self.id)
@@ -1063,7 +1048,7 @@ impl Command for AssignSystemOwner {
     fn primary_id(&self) -> Option<String> {
         Some(self.id.to_string())
     }
-    fn decide(&self, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
+    fn decide(&self, _: Operation, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
         let (id, team_id) = (self.id.to_string(), self.team.to_string());
         let system = live(s, &id, EntityType::System, "id")?;
         let team = live(s, &team_id, EntityType::Team, "teamId")?;
@@ -1088,7 +1073,8 @@ impl Command for AssignSystemOwner {
 }
 
 /// Change a system's criticality.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ChangeCriticality {
     /// System.
     pub id: SystemId,
@@ -1096,17 +1082,14 @@ pub struct ChangeCriticality {
     pub criticality: Criticality,
 }
 
-impl Command for ChangeCriticality {
-    fn operation(&self) -> Operation {
-        Operation::ChangeCriticality
-    }
+impl Decide for ChangeCriticality {
     fn targets(&self) -> Targets {
         Targets::default().node(self.id)
     }
     fn primary_id(&self) -> Option<String> {
         Some(self.id.to_string())
     }
-    fn decide(&self, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
+    fn decide(&self, _: Operation, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
         let system = live(s, &self.id.to_string(), EntityType::System, "id")?;
         Ok(PlanBuilder::new(entity(system), system.version())
             .set(system, "criticality", json!(self.criticality))
@@ -1118,23 +1101,19 @@ impl Command for ChangeCriticality {
     }
 }
 
-/// Assign (`Some`) or remove (`None`) a technology's steward.
-#[derive(Debug, Clone)]
+/// Assign (ASSIGN_STEWARD, with a user) or remove (REMOVE_STEWARD, without one) a
+/// technology's steward.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SetSteward {
     /// Technology.
     pub technology: TechnologyId,
     /// New steward, or none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<UserId>,
 }
 
-impl Command for SetSteward {
-    fn operation(&self) -> Operation {
-        if self.user.is_some() {
-            Operation::AssignSteward
-        } else {
-            Operation::RemoveSteward
-        }
-    }
+impl Decide for SetSteward {
     fn targets(&self) -> Targets {
         let t = Targets::default()
             .node(self.technology)
@@ -1147,7 +1126,13 @@ impl Command for SetSteward {
     fn primary_id(&self) -> Option<String> {
         Some(self.technology.to_string())
     }
-    fn decide(&self, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
+    fn decide(&self, operation: Operation, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
+        if self.user.is_some() != (operation == Operation::AssignSteward) {
+            return Err(Rejection::Invalid {
+                field: "userId",
+                message: format!("{operation} takes a user exactly when it assigns one"),
+            });
+        }
         let id = self.technology.to_string();
         let tech = live(s, &id, EntityType::Technology, "id")?;
         let current = s.incoming(&id, RelType::StewardOf);

@@ -4,7 +4,10 @@
 //! `AuditLog` entry with its edges and the idempotency record; then commit. Nothing
 //! outside this module writes governed state or audit entries.
 
+pub mod catalog;
+pub mod command;
 pub mod commands;
+pub mod input;
 pub mod plan;
 pub mod snapshot;
 
@@ -19,11 +22,14 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+pub use crate::audit::Stamp;
 use crate::audit::scrub::scrub;
 use crate::audit::{ActorFacts, AuditEntry, EntryFacts};
 use crate::auth::Principal;
 use crate::domain::{AuditLogId, EntityType, Operation, Outcome, Role};
 use crate::store::{Store, StoreError};
+pub use catalog::{Definition, definition};
+pub use command::Command;
 pub use plan::{Decision, EntityRef, NoOp, Plan, Rejection};
 pub use snapshot::{Node, Snapshot, StoredResponse, Targets};
 
@@ -35,18 +41,6 @@ const INJECTED_FAILURE: &str = include_str!("../../cypher/injected_failure.cyphe
 
 /// Longest accepted `reason`, in characters.
 pub const MAX_REASON_CHARS: usize = 1000;
-
-/// A governed command: which nodes it needs and what it decides from them.
-pub trait Command: Send + Sync {
-    /// Its operation code.
-    fn operation(&self) -> Operation;
-    /// Nodes to lock and relationships to read.
-    fn targets(&self) -> Targets;
-    /// The existing entity whose version `If-Match` is checked against (`None` for creates).
-    fn primary_id(&self) -> Option<String>;
-    /// Decides from the locked state.
-    fn decide(&self, snapshot: &Snapshot, stamp: &Stamp) -> Result<Decision, Rejection>;
-}
 
 /// The authenticated caller of a governed command. Only the HTTP layer's token
 /// extractor can produce a [`Principal`], so no write is reachable without one.
@@ -123,16 +117,6 @@ impl Context {
 /// The clock entries are stamped with. Read inside the transaction, after the locks
 /// are held, so one entity's entries are stamped in the order they commit.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
-
-/// When the change happens and the id its entry will have (an approval remembers the
-/// entry that granted it, so a revocation can supersede exactly that entry).
-#[derive(Debug, Clone, Copy)]
-pub struct Stamp {
-    /// The clock reading.
-    pub now: DateTime<Utc>,
-    /// Id of the entry this change writes.
-    pub entry_id: AuditLogId,
-}
 
 /// What the caller gets back. Stored verbatim for idempotent replays.
 #[derive(Debug, Clone, PartialEq)]
@@ -257,12 +241,12 @@ impl Governor {
     /// retrying the whole transaction on transient Neo4j errors.
     pub async fn execute(
         &self,
-        command: &dyn Command,
+        command: &Command,
         actor: &Actor,
         context: &Context,
     ) -> Result<Answer, GovernanceError> {
         let operation = command.operation();
-        self.authorize(actor, operation, command.primary_id(), context)
+        self.authorize(actor, operation, command.decider().primary_id(), context)
             .await?;
         let reason = checked_reason(operation, context.reason.as_deref())?;
         let mut attempt = 1;
@@ -286,7 +270,7 @@ impl Governor {
 
     async fn attempt(
         &self,
-        command: &dyn Command,
+        command: &Command,
         actor: &Actor,
         context: &Context,
         reason: Option<&str>,
@@ -323,7 +307,7 @@ impl Governor {
     async fn in_transaction(
         &self,
         txn: &mut Txn,
-        command: &dyn Command,
+        command: &Command,
         actor: &Actor,
         context: &Context,
         reason: Option<&str>,
@@ -333,7 +317,8 @@ impl Governor {
             .idempotency
             .as_ref()
             .map(|i| format!("{}\u{1f}{}", actor.principal().subject, i.key));
-        let snapshot = read_snapshot(store, txn, &command.targets(), idem_id.as_deref()).await?;
+        let decider = command.decider();
+        let snapshot = read_snapshot(store, txn, &decider.targets(), idem_id.as_deref()).await?;
 
         if let (Some(stored), Some(idem)) = (&snapshot.idempotent, &context.idempotency) {
             if stored.request_hash != idem.request_hash {
@@ -350,7 +335,7 @@ impl Governor {
                 false,
             ));
         }
-        if let (Some(expected), Some(id)) = (context.if_match, command.primary_id())
+        if let (Some(expected), Some(id)) = (context.if_match, decider.primary_id())
             && let Some(node) = snapshot.node(&id)
             && node.version() != expected
         {
@@ -363,9 +348,10 @@ impl Governor {
             now: (self.clock)(),
             entry_id: AuditLogId::from(uuid::Uuid::now_v7()),
         };
-        let plan = match command.decide(&snapshot, &stamp)? {
+        let operation = command.operation();
+        let plan = match decider.decide(operation, &snapshot, &stamp)? {
             Decision::NoOp(noop) => {
-                let answer = noop_answer(command.operation(), &noop);
+                let answer = noop_answer(operation, &noop);
                 // A keyed no-op still remembers its answer, so a retry of the same request
                 // after the state moved on replays "nothing changed" instead of acting.
                 // Nothing governed is written and no entry is made.
@@ -392,7 +378,6 @@ impl Governor {
         let prev = chain_heads(store, txn, &mut snapshot, &plan).await?;
         let entry = AuditEntry::new(
             EntryFacts {
-                operation: command.operation(),
                 outcome: Outcome::Succeeded,
                 entity_type: plan.primary.entity_type,
                 entity_id: &plan.primary.id,
@@ -404,12 +389,13 @@ impl Governor {
                 related,
                 reason: reason.map(str::to_owned),
                 correlation_id: &context.correlation_id,
+                kind: definition(operation).facts(),
             },
             &actor.facts(),
             stamp,
         )
         .with_prev_hashes(prev);
-        let answer = applied_answer(command.operation(), &plan, &entry);
+        let answer = applied_answer(operation, &plan, &entry);
         let idem = idempotency_record(context, idem_id, &answer).unwrap_or(Value::Null);
         write_plan(store, txn, &plan, &entry, actor, &snapshot, idem).await?;
         if self.faults.fail_after_write {
@@ -429,7 +415,7 @@ impl Governor {
         target: Option<String>,
         context: &Context,
     ) -> Result<(), GovernanceError> {
-        let required = operation.roles();
+        let required = definition(operation).roles;
         if actor.principal().has_any(required) {
             return Ok(());
         }
@@ -455,9 +441,8 @@ impl Governor {
         let changes = std::collections::BTreeMap::new();
         let entity_id = entity.unwrap_or_default();
         let facts = EntryFacts {
-            operation,
             outcome: Outcome::Denied,
-            entity_type: operation_entity_type(operation),
+            entity_type: definition(operation).subject,
             entity_id: &entity_id,
             entity_label: "",
             entity_version: None,
@@ -467,6 +452,7 @@ impl Governor {
             related: Vec::new(),
             reason: None,
             correlation_id: &context.correlation_id,
+            kind: definition(operation).facts(),
         };
         let entry_id = AuditLogId::from(uuid::Uuid::now_v7());
         if let Err(e) = self.write_actor_entry(actor, facts, entry_id).await {
@@ -490,7 +476,6 @@ impl Governor {
         self.write_actor_entry(
             actor,
             EntryFacts {
-                operation: Operation::Export,
                 outcome: Outcome::Succeeded,
                 entity_type: EntityType::User,
                 entity_id: &subject,
@@ -502,6 +487,7 @@ impl Governor {
                 related: Vec::new(),
                 reason: None,
                 correlation_id: &context.correlation_id,
+                kind: definition(Operation::Export).facts(),
             },
             entry_id,
         )
@@ -538,30 +524,6 @@ impl Governor {
     }
 }
 
-/// The entity type an operation is about, for entries that have no plan (DENIED).
-fn operation_entity_type(operation: Operation) -> EntityType {
-    use Operation as O;
-    match operation.category() {
-        crate::domain::Category::VersionConstraint => EntityType::VersionConstraint,
-        crate::domain::Category::License => match operation {
-            O::EnableLicenseWhitelist | O::DisableLicenseWhitelist => EntityType::LicensePolicy,
-            _ => EntityType::License,
-        },
-        crate::domain::Category::TechnologyApproval => match operation {
-            O::CreateTechnology | O::RetireTechnology | O::ChangeRiskLevel => {
-                EntityType::Technology
-            }
-            _ => EntityType::TeamApproval,
-        },
-        crate::domain::Category::TeamMembership => EntityType::Team,
-        crate::domain::Category::Ownership => match operation {
-            O::AssignSteward | O::RemoveSteward => EntityType::Technology,
-            _ => EntityType::System,
-        },
-        crate::domain::Category::AuditAccess => EntityType::User,
-    }
-}
-
 /// Checks presence and length, then scrubs.
 pub fn checked_reason(
     operation: Operation,
@@ -569,7 +531,7 @@ pub fn checked_reason(
 ) -> Result<Option<String>, GovernanceError> {
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     match reason {
-        None if operation.reason_required() => Err(GovernanceError::Reason(format!(
+        None if definition(operation).reason_required() => Err(GovernanceError::Reason(format!(
             "a reason is required for {operation}"
         ))),
         None => Ok(None),
@@ -831,20 +793,5 @@ mod tests {
         ));
         let scrubbed = checked_reason(Operation::DenyLicense, Some("per bob@example.com"));
         assert_eq!(scrubbed.ok().flatten().as_deref(), Some("per [REDACTED]"));
-    }
-
-    #[test]
-    fn every_operation_has_an_entity_type_for_denied_entries() {
-        for op in Operation::ALL {
-            let _ = operation_entity_type(*op);
-        }
-        assert_eq!(
-            operation_entity_type(Operation::AddTeamMember),
-            EntityType::Team
-        );
-        assert_eq!(
-            operation_entity_type(Operation::EnableLicenseWhitelist),
-            EntityType::LicensePolicy
-        );
     }
 }

@@ -1,6 +1,5 @@
 //! Extractors whose rejections are problem+json: `Path`, `Query`, `Authenticated`
-//! (verifies the bearer token) and `AuditReader` (superuser only, denials recorded);
-//! plus the JSON body parsing the governed extractor uses.
+//! (verifies the bearer token) and `AuditReader` (superuser only, denials recorded).
 
 use axum::extract::FromRequestParts;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -13,22 +12,6 @@ use crate::auth::{AuthError, Principal};
 use crate::domain::Role;
 use crate::metrics::ReasonLabels;
 
-/// Deserializes a JSON body: not JSON → 400; wrong shape → 422 naming the field by
-/// its JSON path.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        if inner.is_data() {
-            let field = if path == "." { String::new() } else { path };
-            ApiError::Validation(vec![FieldError::new(field, strip_position(&inner))])
-        } else {
-            ApiError::MalformedBody(inner.to_string())
-        }
-    })
-}
-
 /// Whether a request's `Content-Type` is JSON (`application/json` or `*+json`).
 pub fn has_json_content_type(headers: &axum::http::HeaderMap) -> bool {
     headers
@@ -36,15 +19,6 @@ pub fn has_json_content_type(headers: &axum::http::HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<mime::Mime>().ok())
         .is_some_and(|m| is_json(&m))
-}
-
-/// `serde_json`'s messages end with " at line 1 column 17"; the field path says more.
-fn strip_position(error: &serde_json::Error) -> String {
-    let text = error.to_string();
-    match text.rfind(" at line ") {
-        Some(at) => text[..at].to_owned(),
-        None => text,
-    }
 }
 
 fn is_json(mime: &mime::Mime) -> bool {

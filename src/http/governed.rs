@@ -1,20 +1,24 @@
-//! The HTTP side of governed mutations: the `Governed` extractor (token, `If-Match`,
-//! `Idempotency-Key`, correlation id, raw body and its hash), authorization before the
-//! body is even parsed, and the mapping of answers and refusals to responses.
+//! The HTTP side of governed mutations: one generic handler serves every row of the
+//! operation catalog. It reads the path (400 before anything else), the token,
+//! `If-Match`, `Idempotency-Key`, correlation id and raw body (the `Governed`
+//! extractor), authorizes before the body is even parsed (403 + DENIED entry), turns
+//! the request into the row's command, and maps answers and refusals to responses.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use super::AppState;
-use super::extract::{Authenticated, has_json_content_type, parse_json};
+use super::extract::{Authenticated, has_json_content_type};
 use super::middleware::CorrelationId;
 use super::problem::{ApiError, FieldError};
-use crate::domain::Operation;
-use crate::governance::{Actor, Answer, Command, Context, GovernanceError, Idempotency, Rejection};
+use crate::governance::catalog::Route;
+use crate::governance::input::{Invalid, PathParams};
+use crate::governance::{
+    Actor, Answer, Command, Context, Definition, GovernanceError, Idempotency, Rejection,
+};
 
 /// Header naming an idempotency key.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -22,12 +26,6 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
 /// Longest accepted idempotency key.
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
-
-/// Every input body may carry a reason.
-pub trait Reasoned {
-    /// The caller's reason, unscrubbed.
-    fn reason(&self) -> Option<&str>;
-}
 
 /// A governed request, before its body is parsed.
 pub struct Governed {
@@ -38,28 +36,26 @@ pub struct Governed {
 }
 
 impl FromRequest<AppState> for Governed {
-    type Rejection = Response;
+    type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = request.into_parts();
-        let caller = Authenticated::from_request_parts(&mut parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let caller = Authenticated::from_request_parts(&mut parts, state).await?;
         let correlation_id = parts
             .extensions
             .get::<CorrelationId>()
             .map(|c| c.0.clone())
             .unwrap_or_default();
-        let if_match = if_match(&parts.headers).map_err(IntoResponse::into_response)?;
-        let key = idempotency_key(&parts.headers).map_err(IntoResponse::into_response)?;
+        let if_match = if_match(&parts.headers)?;
+        let key = idempotency_key(&parts.headers)?;
         let json = has_json_content_type(&parts.headers);
         let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
             .await
             .map_err(|rejection| {
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    StatusCode::PAYLOAD_TOO_LARGE.into_response()
+                    ApiError::PayloadTooLarge
                 } else {
-                    ApiError::MalformedBody("the body could not be read".into()).into_response()
+                    ApiError::MalformedBody("the body could not be read".into())
                 }
             })?;
         let idempotency = key.map(|key| {
@@ -88,42 +84,73 @@ impl FromRequest<AppState> for Governed {
 }
 
 impl Governed {
-    /// Refuses (403, recording a DENIED entry) unless the caller may perform `operation`;
-    /// then parses the body (an empty body reads as `{}`).
-    pub async fn authorize<B: DeserializeOwned + Reasoned>(
-        &mut self,
-        state: &AppState,
-        operation: Operation,
-        target: Option<String>,
-    ) -> Result<B, ApiError> {
-        state
-            .governor
-            .authorize(&self.actor, operation, target, &self.context)
-            .await
-            .map_err(to_api_error)?;
-        let body: B = if self.body.iter().all(u8::is_ascii_whitespace) {
-            parse_json(b"{}")?
-        } else if !self.json {
-            return Err(ApiError::UnsupportedMediaType);
+    /// The body as JSON bytes: an empty body reads as `{}`; anything else must be
+    /// `application/json` (415 otherwise).
+    fn json_body(&self) -> Result<&[u8], ApiError> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            Ok(b"{}")
+        } else if self.json {
+            Ok(&self.body)
         } else {
-            parse_json(&self.body)?
-        };
-        self.context.reason = body.reason().map(str::to_owned);
-        Ok(body)
+            Err(ApiError::UnsupportedMediaType)
+        }
     }
+}
 
-    /// Runs `command` and turns the answer into a response.
-    pub async fn execute(
-        self,
-        state: &AppState,
-        command: &dyn Command,
-    ) -> Result<Response, ApiError> {
-        let answer = state
-            .governor
-            .execute(command, &self.actor, &self.context)
-            .await
-            .map_err(to_api_error)?;
-        Ok(respond(answer))
+/// Serves one governed route: path → token → authorization → body → command → run.
+pub async fn serve_governed(
+    definition: &'static Definition,
+    route: &'static Route,
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (mut parts, body) = request.into_parts();
+    let params = RawPathParams::from_request_parts(&mut parts, &state)
+        .await
+        .map_err(|e| ApiError::InvalidParameters(vec![FieldError::new("path", e.body_text())]))?;
+    let params = PathParams::new(
+        params
+            .iter()
+            .map(|(name, value)| (name.to_owned(), value.to_owned())),
+    );
+    let target = (route.target)(&params).map_err(invalid)?;
+    let mut governed = Governed::from_request(Request::from_parts(parts, body), &state).await?;
+    state
+        .governor
+        .authorize(
+            &governed.actor,
+            definition.operation,
+            target,
+            &governed.context,
+        )
+        .await
+        .map_err(to_api_error)?;
+    let parsed = (route.parse)(&params, governed.json_body()?).map_err(invalid)?;
+    governed.context.reason = parsed.reason;
+    execute(&state, &governed, &parsed.command).await
+}
+
+/// Runs `command` for the request and turns the answer into a response.
+async fn execute(
+    state: &AppState,
+    governed: &Governed,
+    command: &Command,
+) -> Result<Response, ApiError> {
+    let answer = state
+        .governor
+        .execute(command, &governed.actor, &governed.context)
+        .await
+        .map_err(to_api_error)?;
+    Ok(respond(answer))
+}
+
+/// Maps an input refusal to its problem.
+#[must_use]
+pub fn invalid(error: Invalid) -> ApiError {
+    match error {
+        Invalid::Params(errors) => ApiError::InvalidParameters(errors),
+        Invalid::Malformed(detail) => ApiError::MalformedBody(detail),
+        Invalid::Fields(errors) => ApiError::Validation(errors),
     }
 }
 

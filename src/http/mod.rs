@@ -7,7 +7,6 @@ pub mod governed;
 mod history;
 mod me;
 pub mod middleware;
-mod mutations;
 pub mod openapi;
 mod ops;
 pub mod problem;
@@ -108,8 +107,8 @@ pub fn router(state: AppState) -> Router {
     for doc in read_routes() {
         routes = routes.route(doc.path, (doc.route)());
     }
-    for entry in catalog::CATALOG {
-        routes = routes.route(entry.path, entry.method_router());
+    for (path, method_router) in catalog::governed_routes() {
+        routes = routes.route(path, method_router);
     }
     routes
         .fallback(|| async { ApiError::RouteNotFound })

@@ -16,8 +16,9 @@ use utoipa::openapi::{
 };
 use utoipa_scalar::Scalar;
 
-use super::catalog::CATALOG;
 use super::{Access, RouteDoc, read_routes};
+use crate::governance::Definition;
+use crate::governance::catalog::{Method, Route, routed};
 
 /// Routes of this module.
 pub const ROUTES: &[RouteDoc] = &[
@@ -73,33 +74,33 @@ fn json_response(description: &str) -> utoipa::openapi::Response {
         .build()
 }
 
-fn method(name: &str) -> HttpMethod {
-    match name {
-        "POST" => HttpMethod::Post,
-        "PUT" => HttpMethod::Put,
-        "DELETE" => HttpMethod::Delete,
-        _ => HttpMethod::Get,
+fn method(method: Method) -> HttpMethod {
+    match method {
+        Method::Post => HttpMethod::Post,
+        Method::Put => HttpMethod::Put,
+        Method::Delete => HttpMethod::Delete,
     }
 }
 
 /// A governed mutation's operation object.
 fn governed_operation(
-    entry: &super::catalog::CatalogEntry,
+    definition: &Definition,
+    route: &Route,
     body_name: String,
 ) -> utoipa::openapi::path::Operation {
     let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
-    let op = entry.operation;
-    let roles: Vec<&str> = op.roles().iter().map(|r| r.as_str()).collect();
+    let op = definition.operation;
+    let roles: Vec<&str> = definition.roles.iter().map(|r| r.as_str()).collect();
     OperationBuilder::new()
         .operation_id(Some(op.as_str()))
-        .tag(op.category().as_str())
+        .tag(definition.category.as_str())
         .summary(Some(format!("{op} — roles: {}", roles.join(", "))))
         .description(Some(format!(
             "Governed change; writes exactly one AuditLog entry in the same transaction. Severity {}; reason {}. Headers: If-Match, Idempotency-Key, X-Correlation-Id.",
-            op.severity(),
-            if op.reason_required() { "required" } else { "optional" }
+            definition.severity,
+            if definition.reason_required() { "required" } else { "optional" }
         )))
-        .parameters(Some(path_parameters(entry.path)))
+        .parameters(Some(path_parameters(route.path)))
         .request_body(Some(
             RequestBodyBuilder::new()
                 .content(
@@ -148,11 +149,11 @@ pub fn document() -> OpenApi {
             ),
         );
     let bearer = || SecurityRequirement::new("bearer", Vec::<String>::new());
-    for entry in CATALOG {
-        let (body_name, body_schema) = (entry.body)();
+    for (definition, route) in routed() {
+        let (body_name, body_schema) = (route.body)();
         components = components.schema(body_name.clone(), body_schema);
-        let operation = governed_operation(entry, body_name);
-        paths.add_path_operation(entry.path, vec![method(entry.method)], operation);
+        let operation = governed_operation(definition, route, body_name);
+        paths.add_path_operation(route.path, vec![method(route.method)], operation);
     }
     for route in read_routes() {
         let mut operation = OperationBuilder::new()

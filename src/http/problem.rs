@@ -16,24 +16,7 @@ use crate::store::StoreError;
 /// Media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// One invalid input, named so a client can point at it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    /// JSON path of a body field (`reason`, `members[2].id`), or a path/query parameter name.
-    pub field: String,
-    /// What is wrong with it.
-    pub message: String,
-}
-
-impl FieldError {
-    /// A field error.
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use crate::domain::FieldError;
 
 /// Every error a handler can return.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +48,9 @@ pub enum ApiError {
     /// The body is not `application/json`.
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// The body exceeds the size limit.
+    #[error("payload too large")]
+    PayloadTooLarge,
     /// A referenced entity does not exist.
     #[error("not found")]
     EntityNotFound(Vec<FieldError>),
@@ -205,6 +191,13 @@ impl IntoResponse for ApiError {
                 "unsupported-media-type",
                 "Unsupported media type",
                 Some("the body must be application/json".into()),
+                &[],
+            ),
+            Self::PayloadTooLarge => problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+                Some("the request body exceeds the size limit".into()),
                 &[],
             ),
             Self::EntityNotFound(errors) => problem(

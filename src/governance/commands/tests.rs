@@ -3,7 +3,13 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::domain::AuditLogId;
+use crate::governance::command::Command;
 use crate::governance::plan::Plan;
+
+/// Decides `command` from `s` the way the governor does: under its own operation.
+fn decide(command: &Command, s: &Snapshot, at: &Stamp) -> Result<Decision, Rejection> {
+    command.decider().decide(command.operation(), s, at)
+}
 
 fn node(entity_type: EntityType, props: Value) -> Node {
     let Value::Object(props) = props else {
@@ -41,11 +47,8 @@ fn constraint(id: VersionConstraintId, status: &str) -> Node {
 fn activating_a_draft_constraint_records_both_statuses() {
     let id = VersionConstraintId::new();
     let s = Snapshot::with_nodes(vec![constraint(id, "DRAFT")]);
-    let cmd = TransitionConstraint {
-        id,
-        operation: Operation::Activate,
-    };
-    let plan = apply(cmd.decide(&s, &stamp()));
+    let cmd = Command::Activate(TransitionConstraint { id });
+    let plan = apply(decide(&cmd, &s, &stamp()));
     assert_eq!(plan.previous_status.as_deref(), Some("DRAFT"));
     assert_eq!(plan.new_status.as_deref(), Some("ACTIVE"));
     assert_eq!(
@@ -60,12 +63,9 @@ fn activating_a_draft_constraint_records_both_statuses() {
 fn activating_an_archived_constraint_is_a_conflict_on_status() {
     let id = VersionConstraintId::new();
     let s = Snapshot::with_nodes(vec![constraint(id, "ARCHIVED")]);
-    let cmd = TransitionConstraint {
-        id,
-        operation: Operation::Activate,
-    };
+    let cmd = Command::Activate(TransitionConstraint { id });
     assert!(matches!(
-        cmd.decide(&s, &stamp()),
+        decide(&cmd, &s, &stamp()),
         Err(Rejection::Conflict {
             field: "status",
             ..
@@ -77,21 +77,17 @@ fn activating_an_archived_constraint_is_a_conflict_on_status() {
 fn repeating_a_transition_is_a_noop() {
     let id = VersionConstraintId::new();
     let s = Snapshot::with_nodes(vec![constraint(id, "ACTIVE")]);
-    let cmd = TransitionConstraint {
-        id,
-        operation: Operation::Activate,
-    };
-    assert!(matches!(cmd.decide(&s, &stamp()), Ok(Decision::NoOp(_))));
+    let cmd = Command::Activate(TransitionConstraint { id });
+    assert!(matches!(decide(&cmd, &s, &stamp()), Ok(Decision::NoOp(_))));
 }
 
 #[test]
 fn a_missing_constraint_is_not_found() {
-    let cmd = TransitionConstraint {
+    let cmd = Command::Archive(TransitionConstraint {
         id: VersionConstraintId::new(),
-        operation: Operation::Archive,
-    };
+    });
     assert!(matches!(
-        cmd.decide(&Snapshot::default(), &stamp()),
+        decide(&cmd, &Snapshot::default(), &stamp()),
         Err(Rejection::NotFound { field: "id", .. })
     ));
 }
@@ -104,12 +100,8 @@ fn adding_a_member_audits_the_user_and_creates_it_when_unknown() {
         json!({"id": team.to_string(), "name": "core", "version": 1}),
     )]);
     let user = UserId::parse("u-1").unwrap_or_else(|_| panic!("id"));
-    let cmd = TeamMembership {
-        team,
-        user,
-        add: true,
-    };
-    let plan = apply(cmd.decide(&s, &stamp()));
+    let cmd = Command::AddTeamMember(TeamMembership { team, user });
+    let plan = apply(decide(&cmd, &s, &stamp()));
     assert_eq!(plan.related.len(), 1);
     assert_eq!(plan.related[0].entity_type, EntityType::User);
     assert_eq!(plan.effects.creates.len(), 1);
@@ -129,12 +121,8 @@ fn removing_a_non_member_changes_nothing() {
         json!({"id": team.to_string(), "name": "core", "version": 1}),
     )]);
     let user = UserId::parse("u-2").unwrap_or_else(|_| panic!("id"));
-    let cmd = TeamMembership {
-        team,
-        user,
-        add: false,
-    };
-    assert!(matches!(cmd.decide(&s, &stamp()), Ok(Decision::NoOp(_))));
+    let cmd = Command::RemoveTeamMember(TeamMembership { team, user });
+    assert!(matches!(decide(&cmd, &s, &stamp()), Ok(Decision::NoOp(_))));
 }
 
 #[test]
@@ -156,28 +144,26 @@ fn a_revocation_supersedes_the_entry_that_granted_the_approval() {
             json!({"id": approval, "approvedRanges": ["^1.2"], "approvalEntryIds": [granted_by], "version": 3}),
         ),
     ]);
-    let range = Approval::range(&"^1.2".parse().unwrap_or_else(|_| panic!("range")));
-    let cmd = TeamApprovalChange {
+    let range = Approval::range("^1.2".to_owned());
+    let cmd = Command::RevokeApproval(TeamApprovalChange {
         team,
         technology: tech,
         change: ApprovalChange::Revoke(range.clone()),
-    };
-    let plan = apply(cmd.decide(&s, &stamp()));
+    });
+    let plan = apply(decide(&cmd, &s, &stamp()));
     assert_eq!(plan.supersedes, vec![granted_by]);
     assert_eq!(
         plan.changes["approvedRanges"],
         json!({"old": ["^1.2"], "new": []})
     );
 
-    let again = TeamApprovalChange {
+    let again = Command::RevokeApproval(TeamApprovalChange {
         team,
         technology: tech,
-        change: ApprovalChange::Revoke(Approval::range(
-            &"^2".parse().unwrap_or_else(|_| panic!("range")),
-        )),
-    };
+        change: ApprovalChange::Revoke(Approval::range("^2".to_owned())),
+    });
     assert!(matches!(
-        again.decide(&s, &stamp()),
+        decide(&again, &s, &stamp()),
         Err(Rejection::Invalid { field: "range", .. })
     ));
 }
@@ -197,12 +183,12 @@ fn an_approval_remembers_its_entry_id() {
     ]);
     let at = stamp();
     let version = semver::Version::new(1, 2, 3);
-    let cmd = TeamApprovalChange {
+    let cmd = Command::ApproveVersion(TeamApprovalChange {
         team,
         technology: tech,
         change: ApprovalChange::Approve(Approval::version(version)),
-    };
-    let plan = apply(cmd.decide(&s, &at));
+    });
+    let plan = apply(decide(&cmd, &s, &at));
     let update = plan
         .effects
         .updates
@@ -226,9 +212,9 @@ fn a_team_with_members_cannot_be_deleted() {
         json!({"id": team.to_string(), "name": "core", "version": 1}),
     )])
     .with_rel(&team.to_string(), RelType::MemberOf, false, "u-1");
-    let cmd = DeleteTeam { id: team };
+    let cmd = Command::DeleteTeam(DeleteTeam { id: team });
     assert!(matches!(
-        cmd.decide(&s, &stamp()),
+        decide(&cmd, &s, &stamp()),
         Err(Rejection::Conflict {
             field: "members",
             ..
@@ -243,7 +229,11 @@ fn deleting_a_team_frees_its_name_and_keeps_a_tombstone() {
         EntityType::Team,
         json!({"id": team.to_string(), "name": "core", "version": 1}),
     )]);
-    let plan = apply(DeleteTeam { id: team }.decide(&s, &stamp()));
+    let plan = apply(decide(
+        &Command::DeleteTeam(DeleteTeam { id: team }),
+        &s,
+        &stamp(),
+    ));
     assert_eq!(plan.changes["name"], json!({"old": "core", "new": null}));
     assert_eq!(plan.changes["deleted"], json!({"old": null, "new": true}));
     assert_eq!(plan.primary.label, "core");
@@ -264,13 +254,14 @@ fn transferring_a_system_audits_old_and_new_owner() {
         ),
     ])
     .with_rel(&system.to_string(), RelType::Owns, false, &old.to_string());
-    let plan = apply(
-        AssignSystemOwner {
+    let plan = apply(decide(
+        &Command::AssignSystemOwner(AssignSystemOwner {
             id: system,
             team: new,
-        }
-        .decide(&s, &stamp()),
-    );
+        }),
+        &s,
+        &stamp(),
+    ));
     assert_eq!(
         plan.changes["owner"],
         json!({"old": old.to_string(), "new": new.to_string()})

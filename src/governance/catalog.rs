@@ -1,0 +1,649 @@
+//! The operation catalog: everything govtrail knows about each operation, in one row
+//! per operation — its route and body, who may run it, whether it needs a reason, its
+//! category and severity, the entity types its entry audits and the subject a DENIED
+//! entry names. The router, the `OpenAPI` document, `/v1/catalog`, authorization and
+//! the audit entry all read this table; nothing else restates it.
+//!
+//! [`definition`] is one exhaustive `match`: an operation without a row does not
+//! compile.
+
+use utoipa::openapi::{RefOr, schema::Schema};
+
+use super::command::Command;
+use super::commands::{
+    Approval, ApprovalChange, AssignSystemOwner, ChangeConstraintRange, ChangeCriticality,
+    ChangeResponsibilityAreas, ChangeRiskLevel, ConstraintEnforcement, CreateConstraint,
+    CreateSystem, CreateTeam, CreateTechnology, DecideLicense, DeleteConstraint, DeleteTeam,
+    RetireTechnology, SetLicenseWhitelist, SetSteward, TeamApprovalChange, TeamMembership,
+    TransitionConstraint,
+};
+use super::input::{
+    self as i, ApprovalBody, AreasBody, CreateConstraintBody, CreateSystemBody, CreateTeamBody,
+    CreateTechnologyBody, CriticalityBody, EolDateBody, Invalid, MigrationTargetBody, OwnerBody,
+    Parsed, PathParams, RangeBody, ReasonOnly, RiskLevelBody, StewardBody, TimeCategoryBody,
+    schema_of, with_body,
+};
+use crate::domain::{
+    Category, EntityType, Operation, Role, Severity, SystemId, TeamId, TechnologyId,
+    VersionConstraintId, license_id, license_policy_id, team_approval_id,
+};
+
+/// The HTTP method of a governed route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `POST`.
+    Post,
+    /// `PUT`.
+    Put,
+    /// `DELETE`.
+    Delete,
+}
+
+impl Method {
+    /// The method's name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Delete => "DELETE",
+        }
+    }
+}
+
+/// Whether a caller must say why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasonRule {
+    /// A reason is required.
+    Required,
+    /// A reason may be given.
+    Optional,
+}
+
+/// How a governed operation is reached over HTTP and how its request becomes a command.
+pub struct Route {
+    /// Method.
+    pub method: Method,
+    /// Path template (`{name}` marks a parameter).
+    pub path: &'static str,
+    /// Name and JSON schema of the body.
+    pub body: fn() -> (String, RefOr<Schema>),
+    /// The id a DENIED entry names, from the path alone (parameters that do not parse
+    /// are refused here, before authorization, as 400).
+    pub target: fn(&PathParams) -> Result<Option<String>, Invalid>,
+    /// Builds the command from the path and the (authorized) JSON body.
+    pub parse: fn(&PathParams, &[u8]) -> Result<Parsed, Invalid>,
+}
+
+/// One catalog row.
+pub struct Definition {
+    /// Operation code.
+    pub operation: Operation,
+    /// How it is reached; `None` for operations recorded by govtrail itself (reads and
+    /// exports of audit data, which have routes of their own).
+    pub route: Option<Route>,
+    /// Roles allowed to run it.
+    pub roles: &'static [Role],
+    /// Whether a reason is required.
+    pub reason: ReasonRule,
+    /// Catalog category.
+    pub category: Category,
+    /// How serious it is.
+    pub severity: Severity,
+    /// Entity types its entry audits.
+    pub audits: &'static [EntityType],
+    /// What a DENIED entry names as its entity type.
+    pub subject: EntityType,
+}
+
+impl Definition {
+    /// The operation's code, category and severity as an audit entry records them.
+    #[must_use]
+    pub fn facts(&self) -> crate::audit::OperationFacts {
+        crate::audit::OperationFacts {
+            operation: self.operation,
+            category: self.category,
+            severity: self.severity,
+        }
+    }
+
+    /// Whether a reason is required.
+    #[must_use]
+    pub fn reason_required(&self) -> bool {
+        self.reason == ReasonRule::Required
+    }
+}
+
+const ADMIN: &[Role] = &[Role::GovernanceAdmin];
+const ADMIN_OR_INTEGRATION: &[Role] = &[Role::GovernanceAdmin, Role::Integration];
+const SUPERUSER: &[Role] = &[Role::Superuser];
+
+/// A catalog row as a `'static` constant.
+macro_rules! row {
+    ($($field:ident : $value:expr),+ $(,)?) => {{
+        const ROW: Definition = Definition { $($field: $value),+ };
+        &ROW
+    }};
+}
+
+/// A route built from its parts; `parse` and `target` are non-capturing closures.
+macro_rules! route {
+    ($method:ident $path:literal, $body:ty, target: $target:expr, parse: $parse:expr $(,)?) => {
+        Some(Route {
+            method: Method::$method,
+            path: $path,
+            body: schema_of::<$body>,
+            target: $target,
+            parse: $parse,
+        })
+    };
+}
+
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "the signature every route target shares"
+)]
+fn none(_: &PathParams) -> Result<Option<String>, Invalid> {
+    Ok(None)
+}
+
+fn id_param<T: TryFrom<uuid::Uuid> + ToString>(
+    p: &PathParams,
+    name: &str,
+) -> Result<Option<String>, Invalid> {
+    p.id::<T>(name).map(|id| Some(id.to_string()))
+}
+
+fn constraint_id(p: &PathParams) -> Result<Option<String>, Invalid> {
+    id_param::<VersionConstraintId>(p, "id")
+}
+
+fn technology_id(p: &PathParams) -> Result<Option<String>, Invalid> {
+    id_param::<TechnologyId>(p, "id")
+}
+
+fn team_id(p: &PathParams) -> Result<Option<String>, Invalid> {
+    id_param::<TeamId>(p, "id")
+}
+
+fn system_id(p: &PathParams) -> Result<Option<String>, Invalid> {
+    id_param::<SystemId>(p, "id")
+}
+
+/// A license route names the license only when its SPDX id is valid; an invalid one
+/// is refused after authorization.
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "the signature every route target shares"
+)]
+fn license(p: &PathParams) -> Result<Option<String>, Invalid> {
+    Ok(i::spdx_id(p.text("spdx_id"))
+        .ok()
+        .map(|id| license_id(&id).to_string()))
+}
+
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "the signature every route target shares"
+)]
+fn policy(_: &PathParams) -> Result<Option<String>, Invalid> {
+    Ok(Some(license_policy_id().to_string()))
+}
+
+fn approval_record(p: &PathParams) -> Result<Option<String>, Invalid> {
+    let team = p.id::<TeamId>("team_id")?;
+    let technology = p.id::<TechnologyId>("technology_id")?;
+    Ok(Some(team_approval_id(team, technology).to_string()))
+}
+
+/// A body with nothing but a reason; the command is built after the body parses.
+fn reason_only(
+    bytes: &[u8],
+    build: impl FnOnce() -> Result<Command, Invalid>,
+) -> Result<Parsed, Invalid> {
+    with_body(bytes, |_: ReasonOnly| build())
+}
+
+fn approval_change(
+    p: &PathParams,
+    change: ApprovalChange,
+    wrap: fn(TeamApprovalChange) -> Command,
+) -> Result<Command, Invalid> {
+    Ok(wrap(TeamApprovalChange {
+        team: p.id("team_id")?,
+        technology: p.id("technology_id")?,
+        change,
+    }))
+}
+
+fn approval_of(body: &ApprovalBody) -> Result<Approval, Invalid> {
+    i::approval(body)
+}
+
+/// The catalog row of `operation`.
+#[must_use]
+#[expect(
+    clippy::too_many_lines,
+    reason = "the catalog: one row per operation, read as a table"
+)]
+pub fn definition(operation: Operation) -> &'static Definition {
+    use Category as C;
+    use EntityType as E;
+    use Operation as O;
+    use ReasonRule::{Optional, Required};
+    use Severity as S;
+    match operation {
+        O::CreateConstraint => row! {
+            operation: O::CreateConstraint,
+            route: route!(Post "/v1/version-constraints", CreateConstraintBody,
+                target: none,
+                parse: |_, b| with_body(b, |b: CreateConstraintBody| Ok(Command::CreateConstraint(CreateConstraint {
+                    id: VersionConstraintId::new(),
+                    technology: b.technology_id,
+                    range: i::range("range", &b.range)?,
+                })))),
+            roles: ADMIN, reason: Optional, category: C::VersionConstraint, severity: S::Low,
+            audits: &[E::VersionConstraint, E::Technology], subject: E::VersionConstraint,
+        },
+        O::ChangeConstraintRange => row! {
+            operation: O::ChangeConstraintRange,
+            route: route!(Put "/v1/version-constraints/{id}/range", RangeBody,
+                target: constraint_id,
+                parse: |p, b| with_body(b, |b: RangeBody| Ok(Command::ChangeConstraintRange(ChangeConstraintRange {
+                    id: p.id("id")?,
+                    range: i::range("range", &b.range)?,
+                })))),
+            roles: ADMIN, reason: Optional, category: C::VersionConstraint, severity: S::Medium,
+            audits: &[E::VersionConstraint], subject: E::VersionConstraint,
+        },
+        O::Activate => row! {
+            operation: O::Activate,
+            route: route!(Post "/v1/version-constraints/{id}/activate", ReasonOnly,
+                target: constraint_id,
+                parse: |p, b| reason_only(b, || Ok(Command::Activate(TransitionConstraint { id: p.id("id")? })))),
+            roles: ADMIN, reason: Optional, category: C::VersionConstraint, severity: S::Medium,
+            audits: &[E::VersionConstraint], subject: E::VersionConstraint,
+        },
+        O::Deactivate => row! {
+            operation: O::Deactivate,
+            route: route!(Post "/v1/version-constraints/{id}/deactivate", ReasonOnly,
+                target: constraint_id,
+                parse: |p, b| reason_only(b, || Ok(Command::Deactivate(TransitionConstraint { id: p.id("id")? })))),
+            roles: ADMIN, reason: Required, category: C::VersionConstraint, severity: S::Medium,
+            audits: &[E::VersionConstraint], subject: E::VersionConstraint,
+        },
+        O::Archive => row! {
+            operation: O::Archive,
+            route: route!(Post "/v1/version-constraints/{id}/archive", ReasonOnly,
+                target: constraint_id,
+                parse: |p, b| reason_only(b, || Ok(Command::Archive(TransitionConstraint { id: p.id("id")? })))),
+            roles: ADMIN, reason: Required, category: C::VersionConstraint, severity: S::Medium,
+            audits: &[E::VersionConstraint], subject: E::VersionConstraint,
+        },
+        O::DeleteConstraint => row! {
+            operation: O::DeleteConstraint,
+            route: route!(Delete "/v1/version-constraints/{id}", ReasonOnly,
+                target: constraint_id,
+                parse: |p, b| reason_only(b, || Ok(Command::DeleteConstraint(DeleteConstraint { id: p.id("id")? })))),
+            roles: ADMIN, reason: Required, category: C::VersionConstraint, severity: S::High,
+            audits: &[E::VersionConstraint], subject: E::VersionConstraint,
+        },
+        O::ApplyConstraintToTeam => row! {
+            operation: O::ApplyConstraintToTeam,
+            route: route!(Put "/v1/version-constraints/{id}/teams/{team_id}", ReasonOnly,
+                target: constraint_id,
+                parse: |p, b| reason_only(b, || Ok(Command::ApplyConstraintToTeam(ConstraintEnforcement {
+                    id: p.id("id")?,
+                    team: p.id("team_id")?,
+                })))),
+            roles: ADMIN, reason: Optional, category: C::VersionConstraint, severity: S::Medium,
+            audits: &[E::VersionConstraint, E::Team], subject: E::VersionConstraint,
+        },
+        O::RemoveConstraintFromTeam => row! {
+            operation: O::RemoveConstraintFromTeam,
+            route: route!(Delete "/v1/version-constraints/{id}/teams/{team_id}", ReasonOnly,
+                target: constraint_id,
+                parse: |p, b| reason_only(b, || Ok(Command::RemoveConstraintFromTeam(ConstraintEnforcement {
+                    id: p.id("id")?,
+                    team: p.id("team_id")?,
+                })))),
+            roles: ADMIN, reason: Required, category: C::VersionConstraint, severity: S::Medium,
+            audits: &[E::VersionConstraint, E::Team], subject: E::VersionConstraint,
+        },
+        O::AllowLicense => row! {
+            operation: O::AllowLicense,
+            route: route!(Post "/v1/licenses/{spdx_id}/allow", ReasonOnly,
+                target: license,
+                parse: |p, b| reason_only(b, || Ok(Command::AllowLicense(DecideLicense {
+                    spdx_id: i::spdx_id(p.text("spdx_id"))?,
+                })))),
+            roles: ADMIN_OR_INTEGRATION, reason: Optional, category: C::License, severity: S::Medium,
+            audits: &[E::License], subject: E::License,
+        },
+        O::DenyLicense => row! {
+            operation: O::DenyLicense,
+            route: route!(Post "/v1/licenses/{spdx_id}/deny", ReasonOnly,
+                target: license,
+                parse: |p, b| reason_only(b, || Ok(Command::DenyLicense(DecideLicense {
+                    spdx_id: i::spdx_id(p.text("spdx_id"))?,
+                })))),
+            roles: ADMIN_OR_INTEGRATION, reason: Required, category: C::License, severity: S::High,
+            audits: &[E::License], subject: E::License,
+        },
+        O::EnableLicenseWhitelist => row! {
+            operation: O::EnableLicenseWhitelist,
+            route: route!(Post "/v1/license-policy/whitelist/enable", ReasonOnly,
+                target: policy,
+                parse: |_, b| reason_only(b, || Ok(Command::EnableLicenseWhitelist(SetLicenseWhitelist {})))),
+            roles: ADMIN, reason: Optional, category: C::License, severity: S::High,
+            audits: &[E::LicensePolicy], subject: E::LicensePolicy,
+        },
+        O::DisableLicenseWhitelist => row! {
+            operation: O::DisableLicenseWhitelist,
+            route: route!(Post "/v1/license-policy/whitelist/disable", ReasonOnly,
+                target: policy,
+                parse: |_, b| reason_only(b, || Ok(Command::DisableLicenseWhitelist(SetLicenseWhitelist {})))),
+            roles: ADMIN, reason: Required, category: C::License, severity: S::High,
+            audits: &[E::LicensePolicy], subject: E::LicensePolicy,
+        },
+        O::CreateTechnology => row! {
+            operation: O::CreateTechnology,
+            route: route!(Post "/v1/technologies", CreateTechnologyBody,
+                target: none,
+                parse: |_, b| with_body(b, |b: CreateTechnologyBody| Ok(Command::CreateTechnology(CreateTechnology {
+                    id: TechnologyId::new(),
+                    name: i::name(&b.name)?,
+                    risk_level: b.risk_level,
+                })))),
+            roles: ADMIN_OR_INTEGRATION, reason: Optional, category: C::TechnologyApproval, severity: S::Low,
+            audits: &[E::Technology], subject: E::Technology,
+        },
+        O::RetireTechnology => row! {
+            operation: O::RetireTechnology,
+            route: route!(Post "/v1/technologies/{id}/retire", ReasonOnly,
+                target: technology_id,
+                parse: |p, b| reason_only(b, || Ok(Command::RetireTechnology(RetireTechnology { id: p.id("id")? })))),
+            roles: ADMIN, reason: Required, category: C::TechnologyApproval, severity: S::High,
+            audits: &[E::Technology], subject: E::Technology,
+        },
+        O::ChangeRiskLevel => row! {
+            operation: O::ChangeRiskLevel,
+            route: route!(Put "/v1/technologies/{id}/risk-level", RiskLevelBody,
+                target: technology_id,
+                parse: |p, b| with_body(b, |b: RiskLevelBody| Ok(Command::ChangeRiskLevel(ChangeRiskLevel {
+                    id: p.id("id")?,
+                    risk_level: b.risk_level,
+                })))),
+            roles: ADMIN_OR_INTEGRATION, reason: Optional, category: C::TechnologyApproval, severity: S::Medium,
+            audits: &[E::Technology], subject: E::Technology,
+        },
+        O::SetTimeCategory => row! {
+            operation: O::SetTimeCategory,
+            route: route!(Put "/v1/teams/{team_id}/technologies/{technology_id}/time-category", TimeCategoryBody,
+                target: approval_record,
+                parse: |p, b| with_body(b, |b: TimeCategoryBody| {
+                    approval_change(p, ApprovalChange::TimeCategory(b.category), Command::SetTimeCategory)
+                })),
+            roles: ADMIN, reason: Optional, category: C::TechnologyApproval, severity: S::Medium,
+            audits: &[E::TeamApproval, E::Team, E::Technology], subject: E::TeamApproval,
+        },
+        O::SetEolDate => row! {
+            operation: O::SetEolDate,
+            route: route!(Put "/v1/teams/{team_id}/technologies/{technology_id}/eol-date", EolDateBody,
+                target: approval_record,
+                parse: |p, b| with_body(b, |b: EolDateBody| {
+                    approval_change(p, ApprovalChange::EolDate(b.eol_date), Command::SetEolDate)
+                })),
+            roles: ADMIN, reason: Optional, category: C::TechnologyApproval, severity: S::Medium,
+            audits: &[E::TeamApproval, E::Team, E::Technology], subject: E::TeamApproval,
+        },
+        O::SetMigrationTarget => row! {
+            operation: O::SetMigrationTarget,
+            route: route!(Put "/v1/teams/{team_id}/technologies/{technology_id}/migration-target", MigrationTargetBody,
+                target: approval_record,
+                parse: |p, b| with_body(b, |b: MigrationTargetBody| {
+                    approval_change(p, ApprovalChange::MigrationTarget(b.technology_id), Command::SetMigrationTarget)
+                })),
+            roles: ADMIN, reason: Optional, category: C::TechnologyApproval, severity: S::Medium,
+            audits: &[E::TeamApproval, E::Team, E::Technology], subject: E::TeamApproval,
+        },
+        O::ApproveVersion => row! {
+            operation: O::ApproveVersion,
+            route: route!(Post "/v1/teams/{team_id}/technologies/{technology_id}/approvals", ApprovalBody,
+                target: approval_record,
+                parse: |p, b| with_body(b, |b: ApprovalBody| {
+                    approval_change(p, ApprovalChange::Approve(approval_of(&b)?), Command::ApproveVersion)
+                })),
+            roles: ADMIN_OR_INTEGRATION, reason: Optional, category: C::TechnologyApproval, severity: S::Medium,
+            audits: &[E::TeamApproval, E::Team, E::Technology, E::Version], subject: E::TeamApproval,
+        },
+        O::RevokeApproval => row! {
+            operation: O::RevokeApproval,
+            route: route!(Post "/v1/teams/{team_id}/technologies/{technology_id}/approvals/revoke", ApprovalBody,
+                target: approval_record,
+                parse: |p, b| with_body(b, |b: ApprovalBody| {
+                    approval_change(p, ApprovalChange::Revoke(approval_of(&b)?), Command::RevokeApproval)
+                })),
+            roles: ADMIN, reason: Required, category: C::TechnologyApproval, severity: S::High,
+            audits: &[E::TeamApproval, E::Team, E::Technology], subject: E::TeamApproval,
+        },
+        O::CreateTeam => row! {
+            operation: O::CreateTeam,
+            route: route!(Post "/v1/teams", CreateTeamBody,
+                target: none,
+                parse: |_, b| with_body(b, |b: CreateTeamBody| Ok(Command::CreateTeam(CreateTeam {
+                    id: TeamId::new(),
+                    name: i::name(&b.name)?,
+                    responsibility_areas: i::areas(&b.responsibility_areas)?,
+                })))),
+            roles: ADMIN, reason: Optional, category: C::TeamMembership, severity: S::Low,
+            audits: &[E::Team], subject: E::Team,
+        },
+        O::DeleteTeam => row! {
+            operation: O::DeleteTeam,
+            route: route!(Delete "/v1/teams/{id}", ReasonOnly,
+                target: team_id,
+                parse: |p, b| reason_only(b, || Ok(Command::DeleteTeam(DeleteTeam { id: p.id("id")? })))),
+            roles: ADMIN, reason: Required, category: C::TeamMembership, severity: S::High,
+            audits: &[E::Team], subject: E::Team,
+        },
+        O::ChangeResponsibilityAreas => row! {
+            operation: O::ChangeResponsibilityAreas,
+            route: route!(Put "/v1/teams/{id}/responsibility-areas", AreasBody,
+                target: team_id,
+                parse: |p, b| with_body(b, |b: AreasBody| Ok(Command::ChangeResponsibilityAreas(ChangeResponsibilityAreas {
+                    id: p.id("id")?,
+                    responsibility_areas: i::areas(&b.responsibility_areas)?,
+                })))),
+            roles: ADMIN, reason: Optional, category: C::TeamMembership, severity: S::Low,
+            audits: &[E::Team], subject: E::Team,
+        },
+        O::AddTeamMember => row! {
+            operation: O::AddTeamMember,
+            route: route!(Put "/v1/teams/{id}/members/{user_id}", ReasonOnly,
+                target: team_id,
+                parse: |p, b| reason_only(b, || Ok(Command::AddTeamMember(TeamMembership {
+                    team: p.id("id")?,
+                    user: i::user_param("userId", p.text("user_id"))?,
+                })))),
+            roles: ADMIN, reason: Optional, category: C::TeamMembership, severity: S::Medium,
+            audits: &[E::Team, E::User], subject: E::Team,
+        },
+        O::RemoveTeamMember => row! {
+            operation: O::RemoveTeamMember,
+            route: route!(Delete "/v1/teams/{id}/members/{user_id}", ReasonOnly,
+                target: team_id,
+                parse: |p, b| reason_only(b, || Ok(Command::RemoveTeamMember(TeamMembership {
+                    team: p.id("id")?,
+                    user: i::user_param("userId", p.text("user_id"))?,
+                })))),
+            roles: ADMIN, reason: Required, category: C::TeamMembership, severity: S::Medium,
+            audits: &[E::Team, E::User], subject: E::Team,
+        },
+        O::CreateSystem => row! {
+            operation: O::CreateSystem,
+            route: route!(Post "/v1/systems", CreateSystemBody,
+                target: none,
+                parse: |_, b| with_body(b, |b: CreateSystemBody| Ok(Command::CreateSystem(CreateSystem {
+                    id: SystemId::new(),
+                    name: i::name(&b.name)?,
+                    criticality: b.criticality,
+                    owner: b.owner_team_id,
+                })))),
+            roles: ADMIN_OR_INTEGRATION, reason: Optional, category: C::Ownership, severity: S::Low,
+            audits: &[E::System, E::Team], subject: E::System,
+        },
+        O::AssignSystemOwner => row! {
+            operation: O::AssignSystemOwner,
+            route: route!(Put "/v1/systems/{id}/owner", OwnerBody,
+                target: system_id,
+                parse: |p, b| with_body(b, |b: OwnerBody| Ok(Command::AssignSystemOwner(AssignSystemOwner {
+                    id: p.id("id")?,
+                    team: b.team_id,
+                })))),
+            roles: ADMIN, reason: Optional, category: C::Ownership, severity: S::High,
+            audits: &[E::System, E::Team], subject: E::System,
+        },
+        O::ChangeCriticality => row! {
+            operation: O::ChangeCriticality,
+            route: route!(Put "/v1/systems/{id}/criticality", CriticalityBody,
+                target: system_id,
+                parse: |p, b| with_body(b, |b: CriticalityBody| Ok(Command::ChangeCriticality(ChangeCriticality {
+                    id: p.id("id")?,
+                    criticality: b.criticality,
+                })))),
+            roles: ADMIN, reason: Optional, category: C::Ownership, severity: S::Medium,
+            audits: &[E::System], subject: E::System,
+        },
+        O::AssignSteward => row! {
+            operation: O::AssignSteward,
+            route: route!(Put "/v1/technologies/{id}/steward", StewardBody,
+                target: technology_id,
+                parse: |p, b| with_body(b, |b: StewardBody| Ok(Command::AssignSteward(SetSteward {
+                    technology: p.id("id")?,
+                    user: Some(i::user_id("userId", &b.user_id)?),
+                })))),
+            roles: ADMIN, reason: Optional, category: C::Ownership, severity: S::Medium,
+            audits: &[E::Technology, E::User], subject: E::Technology,
+        },
+        O::RemoveSteward => row! {
+            operation: O::RemoveSteward,
+            route: route!(Delete "/v1/technologies/{id}/steward", ReasonOnly,
+                target: technology_id,
+                parse: |p, b| reason_only(b, || Ok(Command::RemoveSteward(SetSteward {
+                    technology: p.id("id")?,
+                    user: None,
+                })))),
+            roles: ADMIN, reason: Required, category: C::Ownership, severity: S::Medium,
+            audits: &[E::Technology, E::User], subject: E::Technology,
+        },
+        O::ReadAudit => row! {
+            operation: O::ReadAudit,
+            route: None,
+            roles: SUPERUSER, reason: Optional, category: C::AuditAccess, severity: S::Medium,
+            audits: &[], subject: E::User,
+        },
+        O::Export => row! {
+            operation: O::Export,
+            route: None,
+            roles: SUPERUSER, reason: Optional, category: C::AuditAccess, severity: S::High,
+            audits: &[], subject: E::User,
+        },
+    }
+}
+
+/// Every catalog row, in catalog order.
+pub fn definitions() -> impl Iterator<Item = &'static Definition> {
+    Operation::ALL.iter().map(|op| definition(*op))
+}
+
+/// The rows reached over their own governed route, with that route.
+pub fn routed() -> impl Iterator<Item = (&'static Definition, &'static Route)> {
+    definitions().filter_map(|d| d.route.as_ref().map(|r| (d, r)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_is_the_row_of_its_own_operation() {
+        for op in Operation::ALL {
+            assert_eq!(definition(*op).operation, *op);
+        }
+    }
+
+    #[test]
+    fn no_two_routes_share_a_method_and_path() {
+        let routes: Vec<_> = routed().map(|(_, r)| (r.method, r.path)).collect();
+        for (i, a) in routes.iter().enumerate() {
+            assert!(!routes[i + 1..].contains(a), "{a:?} is declared twice");
+        }
+    }
+
+    #[test]
+    fn reasons_are_required_where_the_seed_takes_something_away() {
+        for op in [
+            Operation::DenyLicense,
+            Operation::Deactivate,
+            Operation::Archive,
+            Operation::DeleteConstraint,
+            Operation::RevokeApproval,
+            Operation::RemoveTeamMember,
+        ] {
+            assert!(
+                definition(op).reason_required(),
+                "{op} must require a reason"
+            );
+        }
+        assert!(!definition(Operation::AllowLicense).reason_required());
+    }
+
+    #[test]
+    fn every_route_parses_into_a_command_of_its_own_operation() {
+        for (def, route) in routed() {
+            let params = PathParams::new(
+                route
+                    .path
+                    .split('/')
+                    .filter_map(|p| p.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
+                    .map(|name| {
+                        let value = match name {
+                            "spdx_id" => "MIT".to_owned(),
+                            "user_id" => "probe-user".to_owned(),
+                            _ => uuid::Uuid::new_v4().to_string(),
+                        };
+                        (name.to_owned(), value)
+                    }),
+            );
+            assert!((route.target)(&params).is_ok(), "{}", def.operation);
+            let body = sample_body(def.operation);
+            let parsed = (route.parse)(&params, body.as_bytes())
+                .unwrap_or_else(|e| panic!("{}: {e:?}", def.operation));
+            assert_eq!(parsed.command.operation(), def.operation);
+        }
+    }
+
+    fn sample_body(op: Operation) -> String {
+        let tech = uuid::Uuid::new_v4();
+        match op {
+            Operation::CreateConstraint => format!(r#"{{"technologyId":"{tech}","range":"^1"}}"#),
+            Operation::ChangeConstraintRange => r#"{"range":"^2"}"#.into(),
+            Operation::CreateTechnology | Operation::CreateTeam | Operation::CreateSystem => {
+                r#"{"name":"n"}"#.into()
+            }
+            Operation::ChangeRiskLevel => r#"{"riskLevel":"HIGH"}"#.into(),
+            Operation::SetTimeCategory => r#"{"category":"INVEST"}"#.into(),
+            Operation::SetEolDate => r#"{"eolDate":"2030-01-01"}"#.into(),
+            Operation::SetMigrationTarget => format!(r#"{{"technologyId":"{tech}"}}"#),
+            Operation::ApproveVersion | Operation::RevokeApproval => {
+                r#"{"version":"1.2.3"}"#.into()
+            }
+            Operation::ChangeResponsibilityAreas => r#"{"responsibilityAreas":["a"]}"#.into(),
+            Operation::AssignSystemOwner => format!(r#"{{"teamId":"{tech}"}}"#),
+            Operation::ChangeCriticality => r#"{"criticality":"LOW"}"#.into(),
+            Operation::AssignSteward => r#"{"userId":"u"}"#.into(),
+            _ => r#"{"reason":"because"}"#.into(),
+        }
+    }
+}

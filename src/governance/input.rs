@@ -1,0 +1,330 @@
+//! What a governed request carries before it becomes a [`Command`]: path parameters,
+//! the JSON body types every operation accepts (each with an optional `reason`), and
+//! the validators that turn text into domain values. Pure: no I/O, no HTTP types.
+//!
+//! [`Command`]: super::command::Command
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use semver::VersionReq;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use utoipa::openapi::{RefOr, schema::Schema};
+use utoipa::{PartialSchema, ToSchema};
+
+use super::command::Command;
+use crate::domain::{
+    Criticality, FieldError, RiskLevel, TeamId, TechnologyId, TimeCategory, UserId,
+};
+
+/// Longest name of a team, system or technology.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Most responsibility areas per team.
+pub const MAX_AREAS: usize = 50;
+/// Longest responsibility area.
+pub const MAX_AREA_CHARS: usize = 100;
+
+/// Why a request could not become a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalid {
+    /// A path (or query) parameter does not parse (HTTP 400).
+    Params(Vec<FieldError>),
+    /// The body is not well-formed JSON (HTTP 400).
+    Malformed(String),
+    /// The body is JSON but a field is invalid (HTTP 422).
+    Fields(Vec<FieldError>),
+}
+
+impl Invalid {
+    /// One invalid body field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Fields(vec![FieldError::new(field, message)])
+    }
+
+    /// One invalid path parameter.
+    pub fn param(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Params(vec![FieldError::new(field, message)])
+    }
+}
+
+/// A command and the caller's reason, as parsed from one request.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    /// What to run.
+    pub command: Command,
+    /// The caller's free-text reason, unscrubbed.
+    pub reason: Option<String>,
+}
+
+/// A route's path parameters by name, as text.
+#[derive(Debug, Clone, Default)]
+pub struct PathParams(BTreeMap<String, String>);
+
+impl PathParams {
+    /// Parameters from `(name, value)` pairs.
+    #[must_use]
+    pub fn new(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self(pairs.into_iter().collect())
+    }
+
+    /// The raw text of `name` (empty when absent: routes declare their parameters).
+    #[must_use]
+    pub fn text(&self, name: &str) -> &str {
+        self.0.get(name).map_or("", String::as_str)
+    }
+
+    /// `name` parsed as a UUID-backed id.
+    pub fn id<T: TryFrom<uuid::Uuid>>(&self, name: &str) -> Result<T, Invalid> {
+        uuid::Uuid::parse_str(self.text(name))
+            .ok()
+            .and_then(|u| T::try_from(u).ok())
+            .ok_or_else(|| Invalid::param(name, "must be a UUID"))
+    }
+}
+
+/// Every body may carry a reason.
+pub trait Reasoned {
+    /// The caller's reason, unscrubbed.
+    fn reason(&self) -> Option<&str>;
+}
+
+/// Deserializes a JSON body strictly: not JSON, or anything after the value → `Malformed`;
+/// wrong shape → `Fields`, naming the field by its JSON path.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Invalid> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        if inner.is_data() {
+            let field = if path == "." { String::new() } else { path };
+            Invalid::Fields(vec![FieldError::new(field, strip_position(&inner))])
+        } else {
+            Invalid::Malformed(inner.to_string())
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| Invalid::Malformed(format!("trailing data after the JSON value: {e}")))?;
+    Ok(value)
+}
+
+/// `serde_json`'s messages end with " at line 1 column 17"; the field path says more.
+fn strip_position(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" at line ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
+}
+
+/// Parses a body of type `B` and builds the command from it.
+pub fn with_body<B: DeserializeOwned + Reasoned>(
+    bytes: &[u8],
+    build: impl FnOnce(B) -> Result<Command, Invalid>,
+) -> Result<Parsed, Invalid> {
+    let body: B = parse_json(bytes)?;
+    let reason = body.reason().map(str::to_owned);
+    Ok(Parsed {
+        command: build(body)?,
+        reason,
+    })
+}
+
+/// The name and JSON schema of body type `B`, for the `OpenAPI` document.
+#[must_use]
+pub fn schema_of<B: ToSchema>() -> (String, RefOr<Schema>) {
+    (B::name().into_owned(), <B as PartialSchema>::schema())
+}
+
+macro_rules! bodies {
+    ($($(#[$doc:meta])* struct $name:ident { $($(#[$fdoc:meta])* $field:ident : $ty:ty),* $(,)? })+) => {
+        $(
+            $(#[$doc])*
+            #[derive(Debug, Deserialize, utoipa::ToSchema)]
+            #[serde(deny_unknown_fields, rename_all = "camelCase")]
+            pub struct $name {
+                $($(#[$fdoc])* pub $field: $ty,)*
+                /// Why (required for some operations; scrubbed before storage).
+                #[serde(default)]
+                pub reason: Option<String>,
+            }
+            impl Reasoned for $name {
+                fn reason(&self) -> Option<&str> {
+                    self.reason.as_deref()
+                }
+            }
+        )+
+    };
+}
+
+bodies! {
+    /// Only a reason.
+    struct ReasonOnly {}
+    /// `POST /v1/version-constraints`.
+    struct CreateConstraintBody { /// Technology constrained.
+        #[schema(value_type = String, format = Uuid)] technology_id: TechnologyId, /// Semver range.
+        range: String }
+    /// A new semver range.
+    struct RangeBody { /// Semver range.
+        range: String }
+    /// `POST /v1/technologies`.
+    struct CreateTechnologyBody { /// Unique name.
+        name: String, /// Initial risk level.
+        #[serde(default)] risk_level: Option<RiskLevel> }
+    /// A risk level.
+    struct RiskLevelBody { /// New level.
+        risk_level: RiskLevel }
+    /// A TIME category.
+    struct TimeCategoryBody { /// TOLERATE, INVEST, MIGRATE or ELIMINATE.
+        category: TimeCategory }
+    /// An end-of-life date (`null` clears it).
+    struct EolDateBody { /// `YYYY-MM-DD`.
+        #[serde(default)] eol_date: Option<NaiveDate> }
+    /// A migration target (`null` clears it).
+    struct MigrationTargetBody { /// Target technology.
+        #[serde(default)] #[schema(value_type = Option<String>, format = Uuid)] technology_id: Option<TechnologyId> }
+    /// An approval: exactly one of `version` or `range`.
+    struct ApprovalBody { /// Exact version, e.g. `1.2.3`.
+        #[serde(default)] version: Option<String>, /// Semver range, e.g. `>=1.2, <2`.
+        #[serde(default)] range: Option<String> }
+    /// `POST /v1/teams`.
+    struct CreateTeamBody { /// Unique name.
+        name: String, /// Areas the team is responsible for.
+        #[serde(default)] responsibility_areas: Vec<String> }
+    /// New responsibility areas.
+    struct AreasBody { /// Areas (replaces the current list).
+        responsibility_areas: Vec<String> }
+    /// `POST /v1/systems`.
+    struct CreateSystemBody { /// Unique name.
+        name: String, /// Criticality.
+        #[serde(default)] criticality: Option<Criticality>, /// Owning team.
+        #[serde(default)] #[schema(value_type = Option<String>, format = Uuid)] owner_team_id: Option<TeamId> }
+    /// A new owning team.
+    struct OwnerBody { /// Team.
+        #[schema(value_type = String, format = Uuid)] team_id: TeamId }
+    /// A criticality.
+    struct CriticalityBody { /// New criticality.
+        criticality: Criticality }
+    /// A steward.
+    struct StewardBody { /// User id (token subject).
+        user_id: String }
+}
+
+/// A trimmed name of 1 to [`MAX_NAME_CHARS`] characters without control characters.
+pub fn name(text: &str) -> Result<String, Invalid> {
+    let trimmed = text.trim();
+    let len = trimmed.chars().count();
+    if len == 0 || len > MAX_NAME_CHARS || trimmed.chars().any(char::is_control) {
+        return Err(Invalid::field(
+            "name",
+            format!("must be 1 to {MAX_NAME_CHARS} characters without control characters"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// A semver range, in its normalized text form.
+pub fn range(field: &str, text: &str) -> Result<String, Invalid> {
+    VersionReq::parse(text.trim())
+        .map(|r| r.to_string())
+        .map_err(|e| Invalid::field(field, format!("not a valid semver range: {e}")))
+}
+
+/// Responsibility areas: each trimmed and bounded, sorted, without duplicates.
+pub fn areas(list: &[String]) -> Result<Vec<String>, Invalid> {
+    if list.len() > MAX_AREAS {
+        return Err(Invalid::field(
+            "responsibilityAreas",
+            format!("at most {MAX_AREAS} areas"),
+        ));
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for (i, area) in list.iter().enumerate() {
+        let area = area.trim();
+        if area.is_empty()
+            || area.chars().count() > MAX_AREA_CHARS
+            || area.chars().any(char::is_control)
+        {
+            return Err(Invalid::field(
+                format!("responsibilityAreas[{i}]"),
+                format!("must be 1 to {MAX_AREA_CHARS} characters"),
+            ));
+        }
+        out.push(area.to_owned());
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// A user id given in a body field.
+pub fn user_id(field: &str, text: &str) -> Result<UserId, Invalid> {
+    UserId::parse(text).map_err(|e| Invalid::field(field, e.to_string()))
+}
+
+/// A user id given as a path parameter.
+pub fn user_param(field: &str, text: &str) -> Result<UserId, Invalid> {
+    UserId::parse(text).map_err(|e| Invalid::param(field, e.to_string()))
+}
+
+/// The canonical SPDX license id, or a path-parameter error naming `spdxId`.
+pub fn spdx_id(text: &str) -> Result<String, Invalid> {
+    spdx::license_id(text)
+        .map(|l| l.name.to_owned())
+        .ok_or_else(|| {
+            Invalid::param(
+                "spdxId",
+                format!(
+                    "`{}` is not an SPDX license identifier",
+                    text.chars().take(64).collect::<String>()
+                ),
+            )
+        })
+}
+
+/// An approval body: exactly one of an exact version or a range.
+pub fn approval(body: &ApprovalBody) -> Result<super::commands::Approval, Invalid> {
+    use super::commands::Approval;
+    match (&body.version, &body.range) {
+        (Some(v), None) => semver::Version::parse(v.trim())
+            .map(Approval::version)
+            .map_err(|e| Invalid::field("version", format!("not a valid semver version: {e}"))),
+        (None, Some(r)) => range("range", r).map(Approval::range),
+        _ => Err(Invalid::field(
+            "version",
+            "give exactly one of `version` or `range`",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_data_after_the_json_value_is_malformed() {
+        assert!(matches!(
+            parse_json::<ReasonOnly>(br#"{"reason":"x"} xyz"#),
+            Err(Invalid::Malformed(_))
+        ));
+        assert!(parse_json::<ReasonOnly>(b"{\"reason\":\"x\"}  \n").is_ok());
+    }
+
+    #[test]
+    fn a_wrongly_typed_field_is_named_by_its_path() {
+        let Err(Invalid::Fields(errors)) =
+            parse_json::<AreasBody>(br#"{"responsibilityAreas":[1]}"#)
+        else {
+            panic!("expected a field error")
+        };
+        assert_eq!(errors[0].field, "responsibilityAreas[0]");
+    }
+
+    #[test]
+    fn areas_are_trimmed_sorted_and_deduplicated() {
+        let list = vec![" b ".to_owned(), "a".to_owned(), "b".to_owned()];
+        assert_eq!(areas(&list), Ok(vec!["a".to_owned(), "b".to_owned()]));
+        assert!(areas(&[String::new()]).is_err());
+    }
+}
