@@ -2,11 +2,11 @@
 // (outcome DENIED) or an export — in a transaction of its own. No AUDITS edge: no
 // entity's history moves; the entry names its subject in entityType/entityId, links
 // its actor, and is queued for the next checkpoint like every entry.
-// Params: $actor {id, displayName, email}, $entry (map; timestamp as RFC 3339 text).
-// Columns: entryId.
-MERGE (u:User {id: $actor.id})
-  ON CREATE SET u:Governed, u.version = 1
-WITH u
+// The actor is found by its internal id and the token subject it must still have.
+// Params: $actor {id, subject, displayName, email}, $entry (map; timestamp as RFC 3339
+// text). Columns: entryId; no row (nothing written) when the actor's identity moved.
+MATCH (u:User {id: $actor.id})
+WHERE u.subject = $actor.subject
 // Write name and email only when they changed: a SET takes the actor's write lock
 // until commit, which would serialize every concurrent change by the same caller.
 CALL (u) {

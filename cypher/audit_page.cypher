@@ -5,7 +5,8 @@
 // enums, never from input; every value is a parameter.
 // Params: $scopeId, $scopeType, $from, $to (RFC 3339), $cursorTs, $cursorId (or null),
 //         $limit, and one parameter per filter.
-// Columns: entry (map; timestamp as RFC 3339 text), actorName, audits [{type, id}].
+// Columns: entry (map; timestamp as RFC 3339 text), actorName and actorErased (of the
+// User the hashed `userId` names), audits [{type, id}].
 {scope}
 WHERE e.timestamp >= datetime($from) AND e.timestamp <= datetime($to)
   {filters}
@@ -15,7 +16,8 @@ WHERE e.timestamp >= datetime($from) AND e.timestamp <= datetime($to)
 WITH e
 ORDER BY e.timestamp {dir}, e.id {dir}
 LIMIT $limit
-OPTIONAL MATCH (e)-[:PERFORMED_BY]->(u:User)
+OPTIONAL MATCH (u:User {id: e.userId})
 RETURN e {.*, timestamp: toString(e.timestamp)} AS entry,
        u.displayName AS actorName,
+       coalesce(u.erased, false) AS actorErased,
        COLLECT { MATCH (e)-[:AUDITS]->(x) RETURN {type: [l IN labels(x) WHERE l <> 'Governed'][0], id: x.id} } AS audits

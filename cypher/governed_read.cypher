@@ -1,12 +1,13 @@
 // First statement of every governed change: write-locks the governed nodes the change
 // touches (SET of a throw-away property takes the node's write lock, held until the
 // transaction ends, so no concurrent change can slip in between this read and the
-// write), and reads their state, the relationships the command asked for, and any
-// stored idempotency record.
+// write), and reads their state, the relationships the command asked for, any stored
+// idempotency record, and the user id of a token subject (for REGISTER_USER).
 // Params: $ids [string] (sorted, so concurrent changes lock in one order),
-//         $rels [{id, type, dir: 'OUT'|'IN'}], $idem (string or null).
+//         $rels [{id, type, dir: 'OUT'|'IN'}], $idem (string or null),
+//         $subject (string or null).
 // Columns: nodes [map: properties plus _labels], rels [{id, type, dir, other}],
-//          idem (map or null).
+//          idem (map or null), subjectUser (string or null).
 CALL () {
   UNWIND $ids AS id
   MATCH (n:Governed {id: id})
@@ -22,4 +23,5 @@ CALL () {
   RETURN collect({id: q.id, type: q.type, dir: q.dir, other: m.id}) AS rels
 }
 OPTIONAL MATCH (k:IdempotencyKey {id: $idem})
-RETURN nodes, rels, k {.*} AS idem
+OPTIONAL MATCH (s:User {subject: $subject})
+RETURN nodes, rels, k {.*} AS idem, s.id AS subjectUser

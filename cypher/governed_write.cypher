@@ -1,23 +1,29 @@
 // Second and last statement of every governed change, in the same transaction as
-// governed_read: applies the planned effects, releases the locks' marker property,
-// upserts the acting User, creates the AuditLog with AUDITS, PERFORMED_BY and
-// SUPERSEDES edges, moves each audited entity's chain head (`auditHead`) to the new
-// entry's hash, and stores the idempotency record. Labels and relationship types
-// arrive as values but come only from govtrail's closed enums.
+// governed_read: finds the acting User by its internal id *and* the token subject it
+// must still have (no row, and nothing written, if the user was erased or the subject
+// mapped anew since the id was resolved), applies the planned effects, releases the
+// locks' marker property, refreshes the actor's name and email, creates the AuditLog
+// with AUDITS, PERFORMED_BY and SUPERSEDES edges, moves each audited entity's chain
+// head (`auditHead`) to the new entry's hash, and stores the idempotency record.
+// Labels and relationship types arrive as values but come only from govtrail's
+// closed enums.
 // Params: $creates [{label, props}], $updates [{id, set}], $unlock [id],
 //         $relAdds [{type, from, to}], $relRemoves [{type, from, to}],
-//         $actor {id, displayName, email}, $entry (map; timestamp as RFC 3339 text),
-//         $audits [id], $supersedes [audit log id], $idem (map or null).
-// Columns: entryId, audited (number of AUDITS edges created), superseded.
+//         $actor {id, subject, displayName, email}, $entry (map; timestamp as RFC 3339
+//         text), $audits [id], $supersedes [audit log id], $idem (map or null).
+// Columns: entryId, audited (number of AUDITS edges created), superseded; no row when
+// the actor's identity moved.
+MATCH (u:User {id: $actor.id})
+WHERE u.subject = $actor.subject
 CALL () {
   UNWIND $creates AS c
   CREATE (n:Governed)
   SET n = c.props, n:$(c.label)
 }
 CALL () {
-  UNWIND $updates AS u
-  MATCH (n:Governed {id: u.id})
-  SET n += u.set
+  UNWIND $updates AS upd
+  MATCH (n:Governed {id: upd.id})
+  SET n += upd.set
 }
 CALL () {
   UNWIND $unlock AS id
@@ -34,9 +40,6 @@ CALL () {
   MATCH (a:Governed {id: r.from}), (b:Governed {id: r.to})
   MERGE (a)-[:$(r.type)]->(b)
 }
-MERGE (u:User {id: $actor.id})
-  ON CREATE SET u:Governed, u.version = 1
-WITH u
 // Write name and email only when they changed: a SET takes the actor's write lock
 // until commit, which would serialize every concurrent change by the same caller.
 CALL (u) {

@@ -4,7 +4,8 @@
 // is 1 or 2, from the validated depth (depth 1 reaches no further than the entity
 // itself); every value is a parameter.
 // Params: $id, $type (label), $depth (1..3), $max (most entries).
-// Columns: entry (map), actorId, actorName, audits [{type, id, label}], supersedes [id].
+// Columns: entry (map), actorName and actorErased (of the User the hashed `userId` names),
+// audits [{type, id, label}], supersedes [id].
 MATCH (root:Governed {id: $id})
 WHERE $type IN labels(root)
 OPTIONAL MATCH (root) (()<-[:AUDITS]-(:AuditLog)-[:AUDITS]->(b:Governed)
@@ -18,10 +19,10 @@ WHERE e.outcome = 'SUCCEEDED'
 WITH DISTINCT e
 ORDER BY e.timestamp, e.id
 LIMIT $max
-OPTIONAL MATCH (e)-[:PERFORMED_BY]->(u:User)
+OPTIONAL MATCH (u:User {id: e.userId})
 RETURN e {.*, timestamp: toString(e.timestamp)} AS entry,
-       u.id AS actorId,
        u.displayName AS actorName,
+       coalesce(u.erased, false) AS actorErased,
        COLLECT { MATCH (e)-[:AUDITS]->(x)
                  RETURN {type: [l IN labels(x) WHERE l <> 'Governed'][0], id: x.id,
                          label: coalesce(x.name, x.deletedName, x.spdxId, x.range, x.id)} } AS audits,

@@ -43,6 +43,10 @@ pub struct Settings {
     pub request_timeout_ms: u64,
     /// Largest accepted request body, in bytes.
     pub body_limit_bytes: usize,
+    /// Largest total size of a request's headers, in bytes (431 problem above it).
+    pub max_header_bytes: usize,
+    /// Longest accepted request URI, in bytes (414 problem above it).
+    pub max_uri_bytes: usize,
     /// Most DENIED entries recorded per caller per minute (further denials are only logged).
     pub denied_audit_per_minute: std::num::NonZeroU32,
     /// Attempts of a governed transaction on transient Neo4j errors before answering 503.
@@ -120,6 +124,8 @@ impl Default for Settings {
             readiness_timeout_ms: 2_000,
             request_timeout_ms: 10_000,
             body_limit_bytes: 64 * 1024,
+            max_header_bytes: 32 * 1024,
+            max_uri_bytes: 8 * 1024,
             denied_audit_per_minute: std::num::NonZeroU32::MIN.saturating_add(5),
             write_attempts: 5,
             checkpoint_key_file: None,

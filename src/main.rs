@@ -8,7 +8,7 @@ use govtrail::audit::checkpoint::{CheckpointKey, PublicKey};
 use govtrail::audit::verify::VerifyOptions;
 use govtrail::auth::{DevTokenRequest, mint_dev_token};
 use govtrail::config::Settings;
-use govtrail::domain::{Role, Source, UserId};
+use govtrail::domain::{Role, Source, Subject};
 use govtrail::http::{App, shutdown_signal};
 use govtrail::store::Store;
 use govtrail::store::migrations::Migrator;
@@ -199,6 +199,13 @@ async fn migrate(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let store = connect(&settings).await?;
     let applied = Migrator::embedded()?.run(&store).await?;
     tracing::info!(applied = ?applied, "schema is current");
+    for collision in govtrail::store::name_keys::backfill(&store).await? {
+        eprintln!(
+            "migrate: {} names differ only in case or Unicode form (ids {}); rename all but the first",
+            collision.label,
+            collision.ids.join(", ")
+        );
+    }
     Ok(())
 }
 
@@ -321,7 +328,7 @@ fn token(
     name: Option<String>,
     ttl: u64,
 ) -> ExitCode {
-    let subject = match UserId::parse(sub) {
+    let subject = match Subject::parse(sub) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("govtrail token: --sub {e}");

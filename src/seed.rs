@@ -230,9 +230,10 @@ fn next_entry(
         EntryFacts {
             kind: crate::governance::definition(operation).facts(),
             outcome: Outcome::Succeeded,
-            entity_type: entity.entity_type,
-            entity_id: &entity.id,
+            entity_type: Some(entity.entity_type),
+            entity_id: Some(&entity.id),
             entity_label: &entity.label,
+            route: None,
             entity_version: Some(version),
             previous_status: status.as_ref().map(|s| s.0.clone()),
             new_status: status.map(|s| s.1),

@@ -41,7 +41,8 @@ async fn assert_401(app: &TestApp, authorization: Option<&str>, detail: &str) {
 #[tokio::test]
 async fn a_valid_token_reaches_the_protected_endpoint() {
     let app = TestApp::spawn().await;
-    let mut c = claims("alice-1", &["governance-admin"]);
+    let subject = common::unique("alice");
+    let mut c = claims(&subject, &["governance-admin"]);
     c["name"] = json!("Alice");
     c["email"] = json!("alice@example.com");
     let response = me(
@@ -51,7 +52,10 @@ async fn a_valid_token_reaches_the_protected_endpoint() {
     .await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap_or_default();
-    assert_eq!(body["userId"], "alice-1");
+    // The caller is known by the internal id entries record, never by its subject.
+    let id = body["userId"].as_str().unwrap_or_default();
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{body}");
+    assert!(!body.to_string().contains(&subject), "{body}");
     assert_eq!(body["roles"], json!(["governance-admin"]));
     assert_eq!(body["source"], "API");
     assert!(
@@ -193,4 +197,61 @@ async fn a_valid_token_without_a_govtrail_role_gets_403() {
     let (status, body) = problem(me(&app, Some(&format!("Bearer {token}"))).await).await;
     assert_eq!(status, 403);
     assert_eq!(body["type"], "urn:govtrail:problem:forbidden");
+}
+
+#[tokio::test]
+async fn a_pipeline_token_with_a_human_role_or_a_human_token_with_a_source_is_refused() {
+    let app = TestApp::spawn().await;
+    let mut pipeline = claims(&common::unique("pipeline"), &["integration", "superuser"]);
+    pipeline["source"] = json!("SBOM");
+    let mut human = claims(&common::unique("human"), &["governance-admin"]);
+    human["source"] = json!("SBOM");
+    for (c, detail) in [
+        (
+            pipeline,
+            "an integration token cannot also hold superuser, governance-admin or approver: a pipeline identity never reads audit data or approves",
+        ),
+        (human, "only integration tokens may carry a source claim"),
+    ] {
+        let token = hs256(&c, TEST_SECRET.as_bytes());
+        let r = app.get("/v1/audit-logs", Some(&token)).await;
+        let (status, body) = problem(r).await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(body["detail"], detail);
+    }
+}
+
+#[tokio::test]
+async fn an_email_subject_never_becomes_a_user_id_in_an_entry() {
+    let app = TestApp::spawn().await;
+    let subject = format!("mallory.{}@example.com", uuid::Uuid::new_v4().simple());
+    let mut c = claims(&subject, &["governance-admin"]);
+    c["email"] = json!(subject);
+    let token = hs256(&c, TEST_SECRET.as_bytes());
+    let r = app
+        .send(
+            "POST",
+            "/v1/teams",
+            &token,
+            Some(json!({"name": common::unique("pseudonymous")})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let entry = app
+        .entry(r.body["auditLogId"].as_str().unwrap_or_default())
+        .await;
+    let user = entry["userId"].as_str().unwrap_or_default();
+    assert!(uuid::Uuid::parse_str(user).is_ok(), "{entry}");
+    assert!(!entry.to_string().contains('@'), "{entry}");
+    // The subject lives on the User node only, and maps to the same id every time.
+    let users = app
+        .query_column(
+            "MATCH (u:User {subject: $s}) RETURN u.id AS id",
+            json!({"s": subject}),
+            "id",
+        )
+        .await;
+    assert_eq!(users, vec![json!(user)]);
+    assert_eq!(app.user_id(&token).await, user);
 }

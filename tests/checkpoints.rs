@@ -71,6 +71,8 @@ async fn changes(app: &TestApp, admin: &str, n: usize) -> String {
         .as_str()
         .unwrap_or_default()
         .to_owned();
+    app.users(&(0..n).map(|i| format!("m-{i}")).collect::<Vec<_>>())
+        .await;
     for i in 0..n {
         let r = app
             .send(
@@ -349,6 +351,8 @@ async fn the_background_checkpointer_seals_within_its_interval() {
     settings.checkpoint_sink = Some(sink.clone());
     let app = TestApp::spawn_with(settings).await;
     let (_, admin) = token_for(&["governance-admin"]);
+    app.users(&(0..260).map(|i| format!("bulk-{i}")).collect::<Vec<_>>())
+        .await;
     // Thousands of entries, written by 8 concurrent clients while the checkpointer runs.
     let writers: Vec<_> = (0..8)
         .map(|_| {

@@ -47,7 +47,7 @@ async fn team_with_history(app: &TestApp) -> (String, Vec<String>) {
 async fn exports_stream_jsonl_and_csv_that_round_trips_through_python() {
     let app = TestApp::spawn().await;
     let (team, ids) = team_with_history(&app).await;
-    let (su_sub, su) = token_for(&["superuser"]);
+    let (su_sub, su) = app.caller(&["superuser"]).await;
 
     let jsonl = app
         .http
@@ -141,7 +141,7 @@ async fn exports_stream_jsonl_and_csv_that_round_trips_through_python() {
 #[tokio::test]
 async fn only_superusers_export_and_bad_parameters_are_refused() {
     let app = TestApp::spawn().await;
-    let (admin_sub, admin) = token_for(&["governance-admin"]);
+    let (admin_sub, admin) = app.caller(&["governance-admin"]).await;
     let r = app
         .send("GET", "/v1/exports/audit", &admin, None, &[])
         .await;

@@ -445,7 +445,7 @@ async fn deny_license_without_reason_returns_422_and_writes_nothing() {
 async fn remove_team_member_without_reason_returns_422_and_writes_nothing() {
     let f = Fixture::new().await;
     let team = f.team().await;
-    let member = format!("member-{}", uuid::Uuid::new_v4());
+    let member = f.app.fresh_user().await;
     let path = format!("/v1/teams/{team}/members/{member}");
     f.setup("PUT", &path, None, 200).await;
     let before = f.stored(&team).await;
@@ -651,8 +651,170 @@ async fn an_admin_only_operation_with_an_integration_token_returns_403_and_chang
     assert_eq!(e["operation"], "ACTIVATE");
     assert_eq!(e["entityType"], "VersionConstraint");
     assert_eq!(e["entityId"], json!(id));
-    assert_eq!(e["userId"], json!(sub));
+    assert_eq!(
+        e["route"], "POST /v1/version-constraints/{id}/activate",
+        "the entry names what was attempted"
+    );
+    assert_eq!(e["userId"], json!(f.app.user_id(&token).await));
     assert_eq!(e["source"], "SBOM");
     assert_eq!(e["changedFields"], json!([]));
     assert_eq!(e["audits"], json!([]), "a denied attempt audits no entity");
+}
+
+#[tokio::test]
+async fn trailing_data_after_the_json_body_returns_400_and_creates_nothing() {
+    let f = Fixture::new().await;
+    let name = format!("trailing-{}", uuid::Uuid::new_v4());
+    let body = format!(r#"{{"name":"{name}"}} xyz"#);
+    let r = f
+        .refused(
+            "POST",
+            "/v1/teams",
+            Body::Raw(Some("application/json"), body.into_bytes()),
+            400,
+            None,
+        )
+        .await;
+    assert_eq!(r.body["type"], "urn:govtrail:problem:malformed-body");
+    let teams = f
+        .app
+        .query_column(
+            "MATCH (t:Team {name: $n}) RETURN count(t) AS n",
+            json!({ "n": name }),
+            "n",
+        )
+        .await;
+    assert_eq!(teams, vec![json!(0)], "no team was created");
+}
+
+/// Personal data and secrets, each as some client would paste it.
+fn leaky_values() -> Vec<(&'static str, String)> {
+    vec![
+        ("an email", "contact mallory@example.com".to_owned()),
+        (
+            "a JWT",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtYWxsb3J5In0.c2lnbmF0dXJlLWJ5dGVz".to_owned(),
+        ),
+        (
+            "a bearer credential",
+            "Bearer abcdef0123456789xyz".to_owned(),
+        ),
+        ("a basic credential", "Basic dXNlcjpodW50ZXIy".to_owned()),
+        ("a password", "db password=hunter2".to_owned()),
+        ("a private key", "-----BEGIN PRIVATE KEY-----".to_owned()),
+        (
+            "a high-entropy secret",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_owned(),
+        ),
+        ("a bidi override", "invoice\u{202E}fdp.exe".to_owned()),
+        ("a zero-width space", "core\u{200B}team".to_owned()),
+    ]
+}
+
+#[tokio::test]
+async fn names_areas_and_ids_that_carry_personal_data_or_secrets_are_refused_with_422() {
+    let f = Fixture::new().await;
+    let team = f.team().await;
+    let tech = f.technology().await;
+    let before = f.stored(&team).await;
+    for (what, value) in leaky_values() {
+        let ctx = |route: &str| format!("{what} in {route}");
+        let r = f
+            .refused(
+                "POST",
+                "/v1/teams",
+                Body::Json(json!({ "name": value })),
+                422,
+                Some("name"),
+            )
+            .await;
+        assert!(
+            r.body["errors"][0]["message"].is_string(),
+            "{}",
+            ctx("a team name")
+        );
+        for path in ["/v1/systems", "/v1/technologies"] {
+            f.refused(
+                "POST",
+                path,
+                Body::Json(json!({ "name": value })),
+                422,
+                Some("name"),
+            )
+            .await;
+        }
+        f.refused(
+            "PUT",
+            &format!("/v1/teams/{team}/responsibility-areas"),
+            Body::Json(json!({ "responsibilityAreas": ["payments", value] })),
+            422,
+            Some("responsibilityAreas[1]"),
+        )
+        .await;
+        f.refused(
+            "PUT",
+            &format!("/v1/technologies/{tech}/steward"),
+            Body::Json(json!({ "userId": value })),
+            422,
+            Some("userId"),
+        )
+        .await;
+        // In a path: percent-encoded as a client would send it.
+        let encoded: String = value
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        let r = f
+            .refused(
+                "PUT",
+                &format!("/v1/teams/{team}/members/{encoded}"),
+                Body::None,
+                422,
+                Some("userId"),
+            )
+            .await;
+        assert_eq!(
+            r.body["type"],
+            "urn:govtrail:problem:validation",
+            "{}",
+            ctx("a member path")
+        );
+    }
+    assert_eq!(f.stored(&team).await, before, "the team is untouched");
+}
+
+#[tokio::test]
+async fn names_that_differ_only_in_case_or_unicode_form_are_one_name() {
+    let f = Fixture::new().await;
+    let stem = format!("Platform-{}", uuid::Uuid::new_v4());
+    f.create("/v1/teams", json!({ "name": format!("{stem} Café") }))
+        .await;
+    for twin in [
+        format!("{} café", stem.to_uppercase()),
+        format!("{stem} Cafe\u{301}"),
+        format!("{} CAFÉ", stem.to_lowercase()),
+    ] {
+        let r = f
+            .refused(
+                "POST",
+                "/v1/teams",
+                Body::Json(json!({ "name": twin })),
+                409,
+                None,
+            )
+            .await;
+        assert_eq!(r.body["type"], "urn:govtrail:problem:conflict", "{twin}");
+    }
+    // The decomposed spelling is stored composed.
+    let other = format!("Équipe-{}", uuid::Uuid::new_v4());
+    let decomposed = other.replacen('É', "E\u{301}", 1);
+    let id = f.create("/v1/teams", json!({ "name": decomposed })).await;
+    let stored = f.stored(&id).await;
+    assert_eq!(stored.props["name"], json!(other));
 }

@@ -29,8 +29,9 @@ struct Actor {
     source: &'static str,
 }
 
-fn admin() -> Actor {
-    let (sub, token) = token_for(&["governance-admin"]);
+/// A fresh governance admin; `sub` is the internal user id its entries record.
+async fn admin(app: &TestApp) -> Actor {
+    let (sub, token) = app.caller(&["governance-admin"]).await;
     Actor {
         sub,
         token,
@@ -39,14 +40,25 @@ fn admin() -> Actor {
     }
 }
 
-/// An SBOM pipeline integration: role `integration`, claim `source: SBOM`.
-fn sbom_integration() -> Actor {
-    let sub = format!("sbom-{}", uuid::Uuid::new_v4());
-    let mut c = claims(&sub, &["integration"]);
-    c["source"] = json!("SBOM");
+/// A fresh superuser.
+async fn superuser(app: &TestApp) -> Actor {
+    let (sub, token) = app.caller(&["superuser"]).await;
     Actor {
-        token: hs256(&c, TEST_SECRET.as_bytes()),
         sub,
+        token,
+        roles: vec!["superuser"],
+        source: "API",
+    }
+}
+
+/// An SBOM pipeline integration: role `integration`, claim `source: SBOM`.
+async fn sbom_integration(app: &TestApp) -> Actor {
+    let mut c = claims(&format!("sbom-{}", uuid::Uuid::new_v4()), &["integration"]);
+    c["source"] = json!("SBOM");
+    let token = hs256(&c, TEST_SECRET.as_bytes());
+    Actor {
+        sub: app.user_id(&token).await,
+        token,
         roles: vec!["integration"],
         source: "SBOM",
     }
@@ -547,8 +559,8 @@ async fn toggle_whitelist(script: &mut Script<'_>, admin: &Actor) {
 )]
 async fn run_script(app: &TestApp) -> BTreeMap<String, Covered> {
     let mut s = Script::new(app);
-    let admin = admin();
-    let sbom = sbom_integration();
+    let admin = admin(app).await;
+    let sbom = sbom_integration(app).await;
 
     // ---- teams
     let team_name = unique("payments team");
@@ -708,7 +720,7 @@ async fn run_script(app: &TestApp) -> BTreeMap<String, Covered> {
     .await;
 
     // ---- stewardship
-    let steward = format!("steward-{}", uuid::Uuid::new_v4());
+    let steward = app.fresh_user().await;
     let sent = s
         .call(
             &admin,
@@ -1128,7 +1140,7 @@ async fn run_script(app: &TestApp) -> BTreeMap<String, Covered> {
     .await;
 
     // ---- membership
-    let member = format!("member-{}", uuid::Uuid::new_v4());
+    let member = app.fresh_user().await;
     let m_path = format!("/v1/teams/{team}/members/{member}");
     let sent = s.call(&admin, "PUT", m_path.clone(), None).await;
     s.verify(
@@ -1169,6 +1181,67 @@ async fn run_script(app: &TestApp) -> BTreeMap<String, Covered> {
             changes: json!({ "members": {"added": [], "removed": [member]} }),
             audits: vec![team.clone(), member.clone()],
             reason: Some("left the company"),
+            ..Expect::default()
+        },
+    )
+    .await;
+
+    // ---- identity: a subject registered ahead of sign-in, then its personal data
+    // erased. Neither entry holds the subject.
+    let subject = format!("new.hire+{}@example.com", uuid::Uuid::new_v4());
+    let sent = s
+        .call(
+            &admin,
+            "POST",
+            "/v1/users".into(),
+            Some(json!({ "subject": subject })),
+        )
+        .await;
+    let user = created_id(&sent);
+    assert!(
+        uuid::Uuid::parse_str(&user).is_ok(),
+        "a registered user gets a UUID"
+    );
+    s.verify(
+        &sent,
+        &admin,
+        "REGISTER_USER",
+        Expect {
+            status: 201,
+            entity_type: "User",
+            entity_id: user.clone(),
+            label: user.clone(),
+            version: 1,
+            new: Some("REGISTERED".into()),
+            changes: json!({ "registered": {"old": null, "new": true} }),
+            audits: vec![user.clone()],
+            ..Expect::default()
+        },
+    )
+    .await;
+    let superuser = superuser(app).await;
+    let sent = s
+        .call(
+            &superuser,
+            "POST",
+            format!("/v1/users/{user}/erase"),
+            Some(json!({ "reason": "data subject request DSR-17" })),
+        )
+        .await;
+    s.verify(
+        &sent,
+        &superuser,
+        "ERASE_USER_PII",
+        Expect {
+            status: 200,
+            entity_type: "User",
+            entity_id: user.clone(),
+            label: user.clone(),
+            version: 2,
+            new: Some("ERASED".into()),
+            changes: json!({ "erased": {"old": null, "new": true} }),
+            audits: vec![user.clone()],
+            reason: Some("data subject request DSR-17"),
             ..Expect::default()
         },
     )
@@ -1367,7 +1440,7 @@ async fn every_governed_operation_writes_exactly_one_entry_with_exact_fields_and
     let covered = Box::pin(run_script(&app)).await;
     assert_eq!(
         covered.len(),
-        30,
+        govtrail::governance::catalog::routed().count(),
         "operations exercised: {:?}",
         covered.keys()
     );
@@ -1441,7 +1514,7 @@ async fn the_script_exercises_every_catalog_operation_through_its_declared_route
 async fn an_integration_token_records_its_source_from_the_token() {
     let app = TestApp::spawn().await;
     let mut s = Script::new(&app);
-    let sbom = sbom_integration();
+    let sbom = sbom_integration(&app).await;
     let name = unique("left-pad");
     let sent = s
         .call(
@@ -1477,10 +1550,16 @@ async fn an_integration_token_records_its_source_from_the_token() {
     assert_eq!(entry["source"], "SBOM");
 
     // Without a source claim an integration acts as API.
-    let sub = format!("integration-{}", uuid::Uuid::new_v4());
+    let token = hs256(
+        &claims(
+            &format!("integration-{}", uuid::Uuid::new_v4()),
+            &["integration"],
+        ),
+        TEST_SECRET.as_bytes(),
+    );
     let plain = Actor {
-        token: hs256(&claims(&sub, &["integration"]), TEST_SECRET.as_bytes()),
-        sub,
+        sub: app.user_id(&token).await,
+        token,
         roles: vec!["integration"],
         source: "API",
     };
@@ -1518,7 +1597,7 @@ async fn an_integration_token_records_its_source_from_the_token() {
 async fn a_source_field_in_the_body_is_refused_with_422_and_writes_nothing() {
     let app = TestApp::spawn().await;
     let s = Script::new(&app);
-    for actor in [admin(), sbom_integration()] {
+    for actor in [admin(&app).await, sbom_integration(&app).await] {
         let name = unique("spoofed");
         let sent = s
             .call(
@@ -1562,7 +1641,7 @@ async fn a_source_field_in_the_body_is_refused_with_422_and_writes_nothing() {
 async fn a_change_that_changes_nothing_answers_200_and_writes_no_entry() {
     let app = TestApp::spawn().await;
     let s = Script::new(&app);
-    let admin = admin();
+    let admin = admin(&app).await;
     let name = unique("redis");
     let sent = s
         .call(
@@ -1599,7 +1678,7 @@ async fn a_change_that_changes_nothing_answers_200_and_writes_no_entry() {
 async fn approving_a_second_exact_version_of_a_technology_writes_its_own_entry() {
     let app = TestApp::spawn().await;
     let mut s = Script::new(&app);
-    let admin = admin();
+    let admin = admin(&app).await;
     let team_name = unique("search team");
     let sent = s
         .call(

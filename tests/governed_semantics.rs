@@ -108,10 +108,11 @@ async fn a_failure_after_the_entry_is_written_leaves_neither_change_nor_entry() 
         "the injected constraint violation surfaces: {}",
         r.body
     );
+    let member = app.fresh_user().await;
     let r = faulty
         .send(
             "PUT",
-            &format!("/v1/teams/{team}/members/{}", unique("u")),
+            &format!("/v1/teams/{team}/members/{member}"),
             &admin,
             None,
             &[],
@@ -173,9 +174,10 @@ async fn fifty_concurrent_membership_changes_on_one_team_lose_no_update() {
     let app = TestApp::spawn().await;
     let (_, admin) = token_for(&["governance-admin"]);
     let team = create_team(&app, &admin).await;
-    let users: Vec<String> = (0..25)
-        .map(|i| format!("member-{i}-{}", uuid::Uuid::new_v4()))
-        .collect();
+    let mut users: Vec<String> = Vec::new();
+    for _ in 0..25 {
+        users.push(app.fresh_user().await);
+    }
 
     let mut tasks = Vec::new();
     for (i, user) in users.iter().enumerate() {
@@ -409,7 +411,7 @@ async fn a_change_that_changes_nothing_writes_nothing_and_says_so() {
     let app = TestApp::spawn().await;
     let (_, admin) = token_for(&["governance-admin"]);
     let team = create_team(&app, &admin).await;
-    let user = unique("u");
+    let user = app.fresh_user().await;
     let path = format!("/v1/teams/{team}/members/{user}");
     assert_eq!(app.send("PUT", &path, &admin, None, &[]).await.status, 200);
     let again = app.send("PUT", &path, &admin, None, &[]).await;
@@ -427,7 +429,7 @@ async fn a_change_that_changes_nothing_writes_nothing_and_says_so() {
 #[tokio::test]
 async fn a_caller_without_the_role_gets_403_and_a_rate_limited_denied_entry() {
     let app = TestApp::spawn().await;
-    let (sub, superuser) = token_for(&["superuser"]);
+    let (sub, superuser) = app.caller(&["superuser"]).await;
     let (_, admin) = token_for(&["governance-admin"]);
     let team = create_team(&app, &admin).await;
     for _ in 0..20 {
@@ -493,7 +495,11 @@ async fn source_comes_from_the_token_and_reasons_are_scrubbed() {
         .entry(r.body["auditLogId"].as_str().unwrap_or_default())
         .await;
     assert_eq!(entry["source"], "SBOM");
-    assert_eq!(entry["userId"], json!(sub));
+    assert_eq!(entry["userId"], json!(app.user_id(&token).await));
+    assert!(
+        !entry.to_string().contains(&sub),
+        "the token subject never enters an entry"
+    );
     let stored = entry["reason"].as_str().unwrap_or_default();
     assert!(stored.contains("[REDACTED]"), "{stored}");
     assert!(!stored.contains("eyJ") && !stored.contains('@'), "{stored}");
@@ -526,8 +532,8 @@ async fn the_user_node_keeps_name_and_email_and_entries_do_not() {
     let team = create_team(&app, &token).await;
     let users = app
         .query_column(
-            "MATCH (u:User {id: $id}) RETURN u {.displayName, .email} AS u",
-            json!({"id": sub}),
+            "MATCH (u:User {subject: $sub}) RETURN u {.displayName, .email} AS u",
+            json!({"sub": sub}),
             "u",
         )
         .await;
@@ -545,7 +551,7 @@ async fn the_user_node_keeps_name_and_email_and_entries_do_not() {
     assert_eq!(entries.len(), 1);
     let text = entries[0].to_string();
     assert!(
-        !text.contains("Grace") && !text.contains("grace@"),
+        !text.contains("Grace") && !text.contains("grace@") && !text.contains(&sub),
         "{text}"
     );
 }
@@ -674,7 +680,7 @@ async fn a_keyed_noop_replays_as_a_noop_even_after_the_state_moved_on() {
     let app = TestApp::spawn().await;
     let (_, admin) = token_for(&["governance-admin"]);
     let team = create_team(&app, &admin).await;
-    let user = unique("u");
+    let user = app.fresh_user().await;
     let path = format!("/v1/teams/{team}/members/{user}");
     assert_eq!(app.send("PUT", &path, &admin, None, &[]).await.status, 200);
     let key = uuid::Uuid::new_v4().to_string();

@@ -44,7 +44,7 @@ type Check = Box<dyn Fn(&Value) -> bool>;
 #[tokio::test]
 async fn each_filter_narrows_alone_and_combined() {
     let app = TestApp::spawn().await;
-    let (admin_sub, admin) = token_for(&["governance-admin"]);
+    let (admin_sub, admin) = app.caller(&["governance-admin"]).await;
     let (_, su) = token_for(&["superuser"]);
     let cid = unique("filter-test");
     let start = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
@@ -59,6 +59,8 @@ async fn each_filter_narrows_alone_and_combined() {
         .await;
     let team = id_of(&team);
     let team_check = team.clone();
+    app.users(&(0..3).map(|i| format!("f-user-{i}")).collect::<Vec<_>>())
+        .await;
     for i in 0..3 {
         app.send(
             "PUT",
@@ -202,6 +204,13 @@ async fn paging_while_100_entries_are_written_returns_every_earlier_entry_once()
         )
         .await,
     );
+    app.users(
+        &(0..60)
+            .map(|i| format!("p-{i}"))
+            .chain((0..100).map(|i| format!("late-{i}")))
+            .collect::<Vec<_>>(),
+    )
+    .await;
     for i in 0..60 {
         app.send(
             "PUT",
@@ -296,6 +305,8 @@ async fn state_as_of_each_instant_matches_what_was_recorded_then() {
         .await,
     );
     let approval = format!("/v1/teams/{team}/technologies/{tech}");
+    app.users(&(0..8).map(|i| format!("s-{i}")).collect::<Vec<_>>())
+        .await;
     let mut steps: Vec<(&str, String, Option<Value>)> = Vec::new();
     for i in 0..8 {
         steps.push(("PUT", format!("/v1/teams/{team}/members/s-{i}"), None));
@@ -484,6 +495,7 @@ async fn check_replay_reports_exactly_the_entity_edited_behind_govtrails_back() 
         )
         .await,
     );
+    app.users(&["ann".to_owned()]).await;
     app.send(
         "PUT",
         &format!("/v1/teams/{team}/members/ann"),
@@ -576,7 +588,12 @@ async fn lineage_shows_approve_revoke_reapprove_with_actors_reasons_and_superses
         c["name"] = json!(name);
         (sub, common::hs256(&c, common::TEST_SECRET.as_bytes()))
     };
-    let ((ada, ada_t), (bob, bob_t), (cy, cy_t)) = (actor("Ada"), actor("Bob"), actor("Cy"));
+    let ((_, ada_t), (_, bob_t), (_, cy_t)) = (actor("Ada"), actor("Bob"), actor("Cy"));
+    let (ada, bob, cy) = (
+        app.user_id(&ada_t).await,
+        app.user_id(&bob_t).await,
+        app.user_id(&cy_t).await,
+    );
     let team = id_of(
         &app.send(
             "POST",
@@ -693,25 +710,74 @@ async fn lineage_shows_approve_revoke_reapprove_with_actors_reasons_and_superses
 #[tokio::test]
 async fn non_superusers_get_403_on_every_read_route() {
     let app = TestApp::spawn().await;
-    let (_, admin) = token_for(&["governance-admin", "integration", "approver"]);
+    let (_, admin) = token_for(&["governance-admin", "approver"]);
+    let mut c = common::claims(&unique("pipeline"), &["integration"]);
+    c["source"] = json!("SBOM");
+    let pipeline = common::hs256(&c, common::TEST_SECRET.as_bytes());
     let id = uuid::Uuid::new_v4();
-    for path in [
-        "/v1/audit-logs".to_owned(),
-        format!("/v1/audit-logs/{id}"),
-        format!("/v1/entities/Team/{id}/history"),
-        format!("/v1/entities/Team/{id}/state"),
-        format!("/v1/entities/Team/{id}/lineage"),
-        "/v1/users/someone/activity".to_owned(),
-        "/v1/audit/verify".to_owned(),
-        "/v1/audit/keys".to_owned(),
-        format!("/v1/audit-logs/{id}/proof"),
-    ] {
+    for token in [&admin, &pipeline] {
+        for path in [
+            "/v1/audit-logs".to_owned(),
+            format!("/v1/audit-logs/{id}"),
+            format!("/v1/entities/Team/{id}/history"),
+            format!("/v1/entities/Team/{id}/state"),
+            format!("/v1/entities/Team/{id}/lineage"),
+            "/v1/users/someone/activity".to_owned(),
+            "/v1/audit/verify".to_owned(),
+            "/v1/audit/keys".to_owned(),
+            format!("/v1/audit-logs/{id}/proof"),
+        ] {
+            let r = app.send("GET", &path, token, None, &[]).await;
+            assert_eq!(r.status, 403, "{path}: {}", r.body);
+            assert_eq!(
+                r.header("content-type").as_deref(),
+                Some("application/problem+json")
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_denied_read_names_the_route_and_the_entity_it_asked_for() {
+    let app = TestApp::spawn().await;
+    let (me, admin) = app.caller(&["governance-admin"]).await;
+    let team = uuid::Uuid::new_v4().to_string();
+    let reads = [
+        (
+            format!("/v1/entities/Team/{team}/history"),
+            "GET /v1/entities/{type}/{id}/history",
+            Some(("Team", team.clone())),
+        ),
+        ("/v1/audit-logs".to_owned(), "GET /v1/audit-logs", None),
+        (
+            format!("/v1/users/{me}/activity"),
+            "GET /v1/users/{id}/activity",
+            Some(("User", me.clone())),
+        ),
+    ];
+    for (path, route, entity) in reads {
         let r = app.send("GET", &path, &admin, None, &[]).await;
         assert_eq!(r.status, 403, "{path}: {}", r.body);
-        assert_eq!(
-            r.header("content-type").as_deref(),
-            Some("application/problem+json")
-        );
+        let entries = app
+            .query_column(
+                "MATCH (e:AuditLog {userId: $u, route: $route, outcome: 'DENIED'}) RETURN e {.*, timestamp: null} AS e",
+                json!({"u": me, "route": route}),
+                "e",
+            )
+            .await;
+        assert_eq!(entries.len(), 1, "{route}: {entries:?}");
+        let e = &entries[0];
+        assert_eq!(e["operation"], "READ_AUDIT");
+        match entity {
+            Some((entity_type, id)) => {
+                assert_eq!(e["entityType"], entity_type, "{route}");
+                assert_eq!(e["entityId"], json!(id), "{route}");
+            }
+            None => {
+                assert!(e.get("entityType").is_none_or(Value::is_null), "{e}");
+                assert!(e.get("entityId").is_none_or(Value::is_null), "{e}");
+            }
+        }
     }
 }
 
@@ -732,9 +798,10 @@ async fn invalid_query_input_gets_a_4xx_problem_naming_the_parameter() {
             )
             .await,
         );
+        let member = app.fresh_user().await;
         app.send(
             "PUT",
-            &format!("/v1/teams/{t}/members/x"),
+            &format!("/v1/teams/{t}/members/{member}"),
             &admin,
             None,
             &[],

@@ -159,3 +159,32 @@ async fn status_is_degraded_without_a_checkpoint_signing_key() {
         "{status}"
     );
 }
+
+#[tokio::test]
+async fn oversized_headers_and_uris_get_a_problem_before_any_route_runs() {
+    let app = TestApp::spawn().await;
+    // 400 kB of Authorization: past govtrail's header limit, within hyper's.
+    let huge = format!("Bearer {}", "a".repeat(400_000));
+    let r = app
+        .http
+        .get(app.url("/v1/me"))
+        .header("authorization", huge)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (status, body) = problem(r).await;
+    assert_eq!(status, 431, "{body}");
+    assert_eq!(body["type"], "urn:govtrail:problem:header-fields-too-large");
+    // Many small headers.
+    let mut request = app.http.get(app.url("/healthz"));
+    for i in 0..150 {
+        request = request.header(format!("x-filler-{i}"), "1");
+    }
+    let (status, _) = problem(request.send().await.unwrap_or_else(|e| panic!("{e}"))).await;
+    assert_eq!(status, 431);
+    // A 20 kB URI.
+    let long = format!("/v1/audit-logs?correlationId={}", "c".repeat(20_000));
+    let (status, body) = problem(app.get(&long, None).await).await;
+    assert_eq!(status, 414, "{body}");
+    assert_eq!(body["type"], "urn:govtrail:problem:uri-too-long");
+}

@@ -42,6 +42,7 @@ async fn verify_pinpoints_edits_deletions_forgeries_and_relinks() {
 
     let team_a = id(&send("POST", "/v1/teams".into(), Some(json!({"name": "team-a"}))).await);
     let team_b = id(&send("POST", "/v1/teams".into(), Some(json!({"name": "team-b"}))).await);
+    app.users(&["u1".to_owned(), "u2".to_owned()]).await;
     let add_u1 = entry(&send("PUT", format!("/v1/teams/{team_a}/members/u1"), None).await);
     send("PUT", format!("/v1/teams/{team_a}/members/u2"), None).await;
     let tech = id(&send(
@@ -186,4 +187,37 @@ async fn verify_pinpoints_edits_deletions_forgeries_and_relinks() {
         !findings.iter().any(|f| f["entryId"] == json!(risk)),
         "{findings:#?}"
     );
+
+    // (e) another catalog tool shares the database: AuditLog nodes govtrail never wrote,
+    // one linked to a node without an id, one with a number for an id, one with no id.
+    cypher(
+        "CREATE (:AuditLog {id: 'foreign-1', note: 'theirs'})-[:AUDITS]->(:Asset {name: 'x'}) \
+         CREATE (:AuditLog {id: 42, note: 'theirs'}) \
+         CREATE (:AuditLog {note: 'theirs'}) RETURN 1 AS n",
+        json!({}),
+    )
+    .await;
+    let (code, after, summary) = verify(&neo4j.uri);
+    assert_eq!(code, 1, "{summary}");
+    let malformed: Vec<&Value> = after.iter().filter(|f| f["kind"] == "malformed").collect();
+    assert!(
+        malformed.iter().any(|f| f["entryId"] == "foreign-1"),
+        "{malformed:#?}"
+    );
+    assert!(
+        malformed.iter().any(|f| f["entryId"] == "42"),
+        "{malformed:#?}"
+    );
+    assert_eq!(
+        malformed.len(),
+        3,
+        "one finding per foreign node: {malformed:#?}"
+    );
+    // Verification went on past them: every earlier finding is still reported.
+    for earlier in &findings {
+        assert!(
+            after.contains(earlier),
+            "{earlier} went missing: {after:#?}"
+        );
+    }
 }

@@ -181,7 +181,8 @@ async fn a_packet_verifies_offline_and_every_tampering_fails_with_a_clear_messag
     let mut claims = common::claims(&admin_id, &["governance-admin"]);
     claims["name"] = json!(ADMIN_NAME);
     let admin = common::hs256(&claims, common::TEST_SECRET.as_bytes());
-    let (su_id, su) = token_for(&["superuser"]);
+    let admin_uid = app.user_id(&admin).await;
+    let (su_id, su) = app.caller(&["superuser"]).await;
     let (tech, constraint) = scenario(&app, &admin).await;
 
     // Seal what exists, then make one more change that stays unsealed.
@@ -214,7 +215,7 @@ async fn a_packet_verifies_offline_and_every_tampering_fails_with_a_clear_messag
     let denials = app
         .query_column(
             "MATCH (e:AuditLog {operation: 'EXPORT', outcome: 'DENIED', userId: $u}) RETURN count(e) AS n",
-            json!({"u": admin_id}),
+            json!({"u": admin_uid}),
             "n",
         )
         .await;
@@ -277,7 +278,7 @@ async fn a_packet_verifies_offline_and_every_tampering_fails_with_a_clear_messag
     assert!(
         history
             .iter()
-            .all(|h| h["actorDisplayName"] == json!(ADMIN_NAME)),
+            .all(|h| h["context"]["actorDisplayName"] == json!(ADMIN_NAME)),
         "display names are resolved at export: {history:#?}"
     );
     assert!(

@@ -476,9 +476,20 @@ STATEMENT = struct(
                                 "HistoryItem",
                                 [
                                     ("entry", value_map),
-                                    ("actorDisplayName", option(string)),
+                                    (
+                                        "context",
+                                        struct(
+                                            "EntryContext",
+                                            [
+                                                ("actorDisplayName", option(string)),
+                                                ("actorErased", boolean),
+                                            ],
+                                            deny_unknown=True,
+                                        ),
+                                    ),
                                     ("proof", option(PROOF)),
                                 ],
+                                deny_unknown=True,
                             )
                         ),
                     ),

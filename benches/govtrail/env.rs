@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use govtrail::auth::{DevTokenRequest, mint_dev_token};
 use govtrail::config::Settings;
-use govtrail::domain::{Role, UserId};
+use govtrail::domain::{Role, Subject};
 use secrecy::SecretString;
 
 pub const SECRET: &str = "govtrail-bench-development-secret-0123456789";
@@ -67,7 +67,7 @@ pub fn settings(uri: &str) -> Settings {
 
 pub fn token(subject: &str, role: Role) -> Result<String, String> {
     let request = DevTokenRequest {
-        subject: UserId::parse(subject).map_err(|e| e.to_string())?,
+        subject: Subject::parse(subject).map_err(|e| e.to_string())?,
         roles: vec![role],
         source: None,
         name: Some(format!("Bench {subject}")),

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use govtrail::auth::AuthMethod;
 use govtrail::auth::Principal;
-use govtrail::domain::{Role, Source, TeamId, UserId};
+use govtrail::domain::{Role, Source, Subject, TeamId};
 use govtrail::governance::commands::ChangeResponsibilityAreas;
 use govtrail::governance::{Actor, Command, Context, Governor};
 use govtrail::seed::{LogShape, Seeder, seed_log};
@@ -283,7 +283,7 @@ pub async fn run(o: &Options) -> Result<Report, String> {
     let teams = Arc::new(bench.create_teams(max_c + 1).await?);
     let round_trips = round_trips(&neo4j.uri, &teams[max_c], metrics.clone()).await?;
     let governor = Governor::new(store.clone(), NonZeroU32::MIN, 3);
-    let actor = Arc::new(actor()?);
+    let actor = Arc::new(actor(&governor).await?);
     let mut overhead = Vec::new();
     for &c in &o.concurrency {
         let seconds = Duration::from_secs_f64(o.seconds);
@@ -534,15 +534,17 @@ fn verify(uri: &str, dir: &std::path::Path) -> Result<Value, String> {
     }))
 }
 
-fn actor() -> Result<Actor, String> {
-    Ok(Actor::new(Principal {
-        subject: UserId::parse("bench-library").map_err(|e| e.to_string())?,
+/// The library benchmark's actor, resolved (and on first use registered) by `governor`.
+async fn actor(governor: &Governor) -> Result<Actor, String> {
+    let principal = Principal {
+        subject: Subject::parse("bench-library").map_err(|e| e.to_string())?,
         roles: BTreeSet::from([Role::GovernanceAdmin]),
         source: Source::Api,
         auth_method: AuthMethod::Jwt(jsonwebtoken::Algorithm::HS256),
         display_name: Some("Bench library".into()),
         email: None,
-    }))
+    };
+    governor.actor(principal).await.map_err(|e| e.to_string())
 }
 
 fn change(team: &str, areas: Vec<String>) -> Result<Command, String> {
@@ -571,7 +573,7 @@ async fn round_trips(
     s.neo4j_max_connections = 1;
     let store = Store::connect(&s, metrics).map_err(|e| e.to_string())?;
     let governor = Governor::new(store.clone(), NonZeroU32::MIN, 3);
-    let actor = actor()?;
+    let actor = actor(&governor).await?;
     let n = 20u64;
     let change_rt = governed_turns(&proxy, &governor, &actor, team, n, |i| {
         vec![format!("rt-{i}")]

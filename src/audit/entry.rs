@@ -33,12 +33,16 @@ pub struct AuditEntry {
     pub timestamp: DateTime<Utc>,
     /// Operation code.
     pub operation: Operation,
-    /// Primary entity type.
-    pub entity_type: EntityType,
+    /// Primary entity type (absent when the entry concerns no entity: a refused or
+    /// exported listing).
+    pub entity_type: Option<EntityType>,
     /// Primary entity id.
-    pub entity_id: String,
+    pub entity_id: Option<String>,
     /// Primary entity's display label when the entry was written.
     pub entity_label: String,
+    /// The route a refused or exporting request took (`GET /v1/audit-logs`), for entries
+    /// that change nothing.
+    pub route: Option<String>,
     /// Primary entity's version after the change: orders one entity's entries exactly.
     pub entity_version: Option<i64>,
     /// Status-like value before.
@@ -107,12 +111,14 @@ pub struct EntryFacts<'a> {
     pub kind: OperationFacts,
     /// Outcome.
     pub outcome: Outcome,
-    /// Primary entity type.
-    pub entity_type: EntityType,
+    /// Primary entity type (none for an entry about a listing).
+    pub entity_type: Option<EntityType>,
     /// Primary entity id.
-    pub entity_id: &'a str,
+    pub entity_id: Option<&'a str>,
     /// Primary entity label.
     pub entity_label: &'a str,
+    /// The route of a refused or exporting request.
+    pub route: Option<String>,
     /// Primary entity version after the change (none for a DENIED attempt).
     pub entity_version: Option<i64>,
     /// Before.
@@ -143,8 +149,9 @@ impl AuditEntry {
             timestamp: stamp.now,
             operation: facts.kind.operation,
             entity_type: facts.entity_type,
-            entity_id: facts.entity_id.to_owned(),
+            entity_id: facts.entity_id.map(str::to_owned),
             entity_label: facts.entity_label.to_owned(),
+            route: facts.route,
             entity_version: facts.entity_version,
             previous_status: facts.previous_status,
             new_status: facts.new_status,

@@ -1,61 +1,25 @@
-//! Scrubbing of free text (`reason`) before it is stored: anything that looks like a
-//! credential or an email address becomes `[REDACTED]`. Entries are append-only, so a
-//! secret that reached one could never be removed; scrubbing errs on the side of
-//! redacting.
+//! Scrubbing of free text (`reason`) before it is stored: every span that
+//! [`crate::domain::text::secret_spans`] finds — credentials, tokens, keys, email
+//! addresses — becomes `[REDACTED]`. Entries are append-only, so a secret that reached
+//! one could never be removed; scrubbing errs on the side of redacting. (Names and ids
+//! are refused instead of scrubbed: [`crate::domain::text::check`].)
 
-use std::sync::LazyLock;
-
-use regex::Regex;
+use crate::domain::text::secret_spans;
 
 /// What a redacted span is replaced with.
 pub const REDACTED: &str = "[REDACTED]";
 
-/// Patterns, most specific first. Each is compiled once.
-static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    [
-        // JWTs and other JWS compact tokens: three base64url segments, the first a JSON header.
-        r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*",
-        // `Bearer <token>` / `Basic <credentials>` as pasted from a header.
-        r"(?i)\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}",
-        // key=value / key: value where the key names a secret.
-        r"(?i)\b(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret)\b\s*[:=]\s*\S+",
-        // PEM blocks.
-        r"-----BEGIN [A-Z ]+-----[\s\S]*?(?:-----END [A-Z ]+-----|$)",
-        // Well-known token prefixes: GitHub, GitLab, Slack, AWS access keys, OpenAI-style keys.
-        r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|sk-[A-Za-z0-9_-]{20,})\b",
-        // Email addresses.
-        r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
-        // Long opaque strings: 32+ hex digits, or 24+ base64 characters with both
-        // letters and digits (keys, hashes of secrets, session ids).
-        r"\b[0-9A-Fa-f]{32,}\b",
-        r"[A-Za-z0-9+/_-]{24,}={0,2}",
-    ]
-    .iter()
-    .filter_map(|p| Regex::new(p).ok())
-    .collect()
-});
-
 /// Returns `text` with every credential-like or email-like span replaced by `[REDACTED]`.
 #[must_use]
 pub fn scrub(text: &str) -> String {
-    let mut out = text.to_owned();
-    for (i, pattern) in PATTERNS.iter().enumerate() {
-        let is_base64_like = i == PATTERNS.len() - 1;
-        out = pattern
-            .replace_all(&out, |caps: &regex::Captures<'_>| {
-                let found = &caps[0];
-                // Plain long words (no digits) are prose, not keys.
-                if is_base64_like
-                    && !(found.chars().any(|c| c.is_ascii_digit())
-                        && found.chars().any(|c| c.is_ascii_alphabetic()))
-                {
-                    found.to_owned()
-                } else {
-                    REDACTED.to_owned()
-                }
-            })
-            .into_owned();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for span in secret_spans(text) {
+        out.push_str(&text[at..span.start]);
+        out.push_str(REDACTED);
+        at = span.end;
     }
+    out.push_str(&text[at..]);
     out
 }
 

@@ -17,6 +17,7 @@ use super::hash::{GENESIS, content_hash, prev_of};
 use crate::store::{Store, StoreError};
 
 const VERIFY_ENTRIES: &str = include_str!("../../cypher/verify_entries.cypher");
+const VERIFY_MALFORMED: &str = include_str!("../../cypher/verify_malformed.cypher");
 const VERIFY_HEADS: &str = include_str!("../../cypher/verify_heads.cypher");
 
 /// What kind of inconsistency was found.
@@ -53,6 +54,10 @@ pub enum FindingKind {
     UnsealedLate,
     /// The database's checkpoints differ from the external sink.
     SinkMismatch,
+    /// An `AuditLog` node govtrail did not write or cannot read: no text id, no hash, a
+    /// property it cannot decode, or an `AUDITS` target without an id (another tool
+    /// sharing the database). Reported; verification goes on.
+    Malformed,
 }
 
 /// What checkpoint verification needs besides the database.
@@ -152,16 +157,19 @@ impl VerifyOptions {
 pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<Report, StoreError> {
     // Reading and decoding (here) overlaps with hashing and chaining (on a blocking
     // thread): the two halves of the work run on different cores.
-    let (batches, mut inbox) = tokio::sync::mpsc::channel::<Vec<(Value, Vec<String>)>>(2);
+    let (batches, mut inbox) = tokio::sync::mpsc::channel::<Vec<Read>>(2);
     let checker = tokio::task::spawn_blocking(move || {
         let mut report = Report::default();
         let mut hashes: BTreeMap<String, String> = BTreeMap::new();
         // entity id -> (entry hash -> link), from the entries' own content.
         let mut chains: BTreeMap<String, BTreeMap<String, Link>> = BTreeMap::new();
         while let Some(batch) = inbox.blocking_recv() {
-            for (entry, audits) in batch {
-                let id = entry["id"].as_str().unwrap_or_default().to_owned();
+            for read in batch {
                 report.entries += 1;
+                let Some((entry, audits)) = readable(read, &mut report.findings) else {
+                    continue;
+                };
+                let id = entry["id"].as_str().unwrap_or_default().to_owned();
                 check_entry(&entry, &id, &audits, &mut report, &mut chains);
                 hashes.insert(id, entry["hash"].as_str().unwrap_or_default().to_owned());
             }
@@ -181,14 +189,19 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<Report, St
             .map_err(|e| store.error(e))?;
         let mut batch = Vec::with_capacity(2000);
         while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
-            let entry: Value = row.get("entry").map_err(|e| store.decode(e))?;
-            let audits: Vec<String> = row.get("audits").map_err(|e| store.decode(e))?;
-            batch.push((entry, audits));
+            let id: String = row.get("id").map_err(|e| store.decode(e))?;
+            // A row that does not decode is a finding about that entry, not a reason to stop.
+            let content = row
+                .get::<Value>("entry")
+                .map_err(|e| e.to_string())
+                .and_then(|entry| {
+                    row.get::<Vec<Option<String>>>("audits")
+                        .map(|audits| (entry, audits))
+                        .map_err(|e| e.to_string())
+                });
+            batch.push(Read { id, content });
         }
-        let Some(last) = batch
-            .last()
-            .and_then(|(entry, _)| entry["id"].as_str().map(str::to_owned))
-        else {
+        let Some(last) = batch.last().map(|r| r.id.clone()) else {
             break;
         };
         after = last;
@@ -200,6 +213,7 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<Report, St
     let (mut report, hashes, mut chains) = checker
         .await
         .map_err(|e| store.record(StoreError::Decode(format!("verification worker: {e}"))))?;
+    report_unpageable(store, &mut report).await?;
     let mut rows = store
         .graph()
         .execute_read(query(VERIFY_HEADS))
@@ -229,6 +243,63 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<Report, St
         }
     }
     Ok(report)
+}
+
+/// One entry as read: its id and, if it decoded, its content and AUDITS targets.
+struct Read {
+    id: String,
+    content: Result<(Value, Vec<Option<String>>), String>,
+}
+
+/// The entry's content and targets, or `None` after reporting why it cannot be checked.
+fn readable(read: Read, findings: &mut Vec<Finding>) -> Option<(Value, Vec<String>)> {
+    let malformed = |detail: String| finding(FindingKind::Malformed, Some(&read.id), None, detail);
+    let (entry, audits) = match read.content {
+        Ok(content) => content,
+        Err(e) => {
+            findings.push(malformed(format!("the entry cannot be read: {e}")));
+            return None;
+        }
+    };
+    if !entry["hash"].is_string() {
+        findings.push(malformed(
+            "the entry has no hash: govtrail did not write it".into(),
+        ));
+        return None;
+    }
+    let audits: Vec<String> = audits
+        .into_iter()
+        .filter_map(|target| {
+            if target.is_none() {
+                findings.push(malformed(
+                    "the entry AUDITS a node without an id: govtrail did not link it".into(),
+                ));
+            }
+            target
+        })
+        .collect();
+    Some((entry, audits))
+}
+
+/// Entries with no text id cannot be paged through by id; each is reported.
+async fn report_unpageable(store: &Store, report: &mut Report) -> Result<(), StoreError> {
+    let mut rows = store
+        .graph()
+        .execute_read(query(VERIFY_MALFORMED))
+        .await
+        .map_err(|e| store.error(e))?;
+    while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
+        let node: String = row.get("node").map_err(|e| store.decode(e))?;
+        let id: Option<String> = row.get("id").map_err(|e| store.decode(e))?;
+        report.entries += 1;
+        report.findings.push(finding(
+            FindingKind::Malformed,
+            id.as_deref(),
+            None,
+            format!("AuditLog node {node} has no text id: govtrail did not write it"),
+        ));
+    }
+    Ok(())
 }
 
 fn check_entry(

@@ -19,7 +19,7 @@ use serde_json::Value;
 pub use principal::{AuthMethod, Principal};
 
 use crate::config::Settings;
-use crate::domain::{Role, Source, UserId};
+use crate::domain::{Role, Source, Subject};
 
 /// Shortest HS256 secret accepted, in bytes (RFC 7518 §3.2: at least the hash size).
 pub const MIN_HS256_SECRET_LEN: usize = 32;
@@ -75,6 +75,14 @@ pub enum AuthError {
     /// A required claim is missing or has the wrong shape.
     #[error("the token's claims are invalid")]
     Claims,
+    /// An integration token also holds a human role.
+    #[error(
+        "an integration token cannot also hold superuser, governance-admin or approver: a pipeline identity never reads audit data or approves"
+    )]
+    RoleConflict,
+    /// A token without the integration role carries a source claim.
+    #[error("only integration tokens may carry a source claim")]
+    SourceClaim,
 }
 
 impl AuthError {
@@ -91,6 +99,8 @@ impl AuthError {
             Self::Issuer => "issuer",
             Self::Audience => "audience",
             Self::Claims => "claims",
+            Self::RoleConflict => "role_conflict",
+            Self::SourceClaim => "source_claim",
         }
     }
 }
@@ -285,7 +295,7 @@ impl Authenticator {
         let subject = claims
             .get("sub")
             .and_then(Value::as_str)
-            .and_then(|s| UserId::parse(s).ok())
+            .and_then(|s| Subject::parse(s).ok())
             .ok_or(AuthError::Claims)?;
         let mut node = Some(claims);
         for part in &self.roles_claim {
@@ -303,6 +313,15 @@ impl Authenticator {
             None | Some(Value::Null) => {}
             Some(_) => return Err(AuthError::Claims),
         }
+        // A pipeline identity is only a pipeline: combined with a human role it could
+        // read the audit trail in the pipeline's name.
+        if roles.contains(&Role::Integration)
+            && roles
+                .iter()
+                .any(|r| matches!(r, Role::Superuser | Role::GovernanceAdmin | Role::Approver))
+        {
+            return Err(AuthError::RoleConflict);
+        }
         // Only an integration speaks for a pipeline; everyone else acts through the API.
         let source = if roles.contains(&Role::Integration) {
             match claims.get(&self.source_claim).and_then(Value::as_str) {
@@ -313,6 +332,8 @@ impl Authenticator {
                     Ok(Source::System) | Err(_) => return Err(AuthError::Claims),
                 },
             }
+        } else if claims.get(&self.source_claim).is_some_and(|v| !v.is_null()) {
+            return Err(AuthError::SourceClaim);
         } else {
             Source::Api
         };
@@ -364,7 +385,7 @@ struct DevClaims<'a> {
 #[derive(Debug, Clone)]
 pub struct DevTokenRequest {
     /// Subject (`sub`).
-    pub subject: UserId,
+    pub subject: Subject,
     /// Roles granted.
     pub roles: Vec<Role>,
     /// Source claim (integrations only).

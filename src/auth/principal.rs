@@ -6,7 +6,7 @@ use std::fmt;
 use jsonwebtoken::Algorithm;
 use secrecy::SecretString;
 
-use crate::domain::{Role, Source, UserId};
+use crate::domain::{Role, Source, Subject};
 
 /// How the caller proved who they are; recorded on audit entries as `authMethod`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,13 +23,13 @@ impl fmt::Display for AuthMethod {
     }
 }
 
-/// A caller whose token verified. The email is PII: it is kept only to be stored on
-/// the `User` node, is a `SecretString` so no `Debug` or log line shows it, and never
-/// reaches an audit entry.
+/// A caller whose token verified. The subject, name and email are personal data: they
+/// are kept only to be stored on the `User` node, none is shown by `Debug`, and none
+/// reaches an audit entry (entries name the caller by its internal user id).
 #[derive(Debug, Clone)]
 pub struct Principal {
-    /// Token subject; the `User` node's id.
-    pub subject: UserId,
+    /// Token subject; maps to the `User` node's internal id.
+    pub subject: Subject,
     /// Recognised roles (unknown role names are ignored).
     pub roles: BTreeSet<Role>,
     /// `API` or `SBOM`, from the token (integrations only; `API` otherwise).

@@ -243,7 +243,28 @@ fn source_comes_from_the_token_for_integrations_only() {
     assert_eq!(a.verify(&hs(&c)).err(), Some(AuthError::Claims));
     c["roles"] = json!(["governance-admin"]);
     c["source"] = json!("SBOM");
+    assert_eq!(
+        a.verify(&hs(&c)).err(),
+        Some(AuthError::SourceClaim),
+        "a source claim on a human token is refused"
+    );
+    c.as_object_mut().map(|m| m.remove("source"));
     assert_eq!(a.verify(&hs(&c)).map(|p| p.source), Ok(Source::Api));
+}
+
+#[test]
+fn an_integration_token_cannot_hold_a_human_role() {
+    let a = auth(&settings());
+    for human in ["superuser", "governance-admin", "approver"] {
+        let mut c = claims();
+        c["roles"] = json!(["integration", human]);
+        c["source"] = json!("SBOM");
+        assert_eq!(
+            a.verify(&hs(&c)).err(),
+            Some(AuthError::RoleConflict),
+            "{human}"
+        );
+    }
 }
 
 #[test]
@@ -260,7 +281,7 @@ fn roles_can_come_from_a_nested_claim_or_a_string() {
         Ok(vec![Role::Approver])
     );
     let mut c = claims();
-    c["roles"] = json!("superuser integration");
+    c["roles"] = json!("superuser approver");
     let roles = auth(&settings()).verify(&hs(&c)).map(|p| p.roles.len());
     assert_eq!(roles, Ok(2));
 }
@@ -296,7 +317,7 @@ fn key_configuration_errors_are_explicit() {
 #[test]
 fn dev_tokens_verify_and_need_the_dev_secret() {
     let request = DevTokenRequest {
-        subject: UserId::parse("dev-user").unwrap_or_else(|_| panic!("valid id")),
+        subject: crate::domain::Subject::parse("dev-user").unwrap_or_else(|_| panic!("valid id")),
         roles: vec![Role::Integration],
         source: Some(Source::Sbom),
         name: Some("Dev".into()),
@@ -308,7 +329,7 @@ fn dev_tokens_verify_and_need_the_dev_secret() {
     };
     let p = auth(&settings()).verify(&token);
     assert_eq!(
-        p.map(|p| (p.subject.to_string(), p.source)),
+        p.map(|p| (p.subject.as_str().to_owned(), p.source)),
         Ok(("dev-user".into(), Source::Sbom))
     );
     assert!(mint_dev_token(&Settings::default(), &request).is_err());

@@ -1,5 +1,7 @@
-//! Identifier newtypes. Each governed node's `id` is a UUID string; a `User`'s id is
-//! the token subject, which an identity provider chooses, so it is a bounded string.
+//! Identifier newtypes. Each governed node's `id` is a UUID string. A `User` is named
+//! in entries by its internal [`UserId`] (a UUID govtrail assigns when it first sees a
+//! token [`Subject`]); the subject, which an identity provider chooses and which is
+//! often an email address, lives only on the `User` node.
 
 use std::fmt;
 
@@ -96,12 +98,15 @@ pub enum IdError {
     /// The text is not a UUID.
     #[error("must be a UUID")]
     NotAUuid,
-    /// A user id (token subject) is empty, too long or has control characters.
+    /// A user id or token subject is empty, too long or has control characters.
     #[error("must be 1 to {max} printable characters", max = UserId::MAX_LEN)]
     BadSubject,
 }
 
-/// Id of a `User`: the `sub` claim of the caller's token.
+/// Internal id of a `User`, the only way entries name a person. Users first seen
+/// since pseudonymization get a random UUID; users created before it keep the id
+/// they were created with (their subject then), because entries already written name
+/// them by it and those entries are never rewritten.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct UserId(String);
@@ -119,10 +124,16 @@ impl UserId {
         Ok(Self(text.to_owned()))
     }
 
-    /// The subject text.
+    /// The id text.
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// A fresh random id for a user seen for the first time.
+    #[must_use]
+    pub fn fresh() -> Self {
+        Self(Uuid::new_v4().to_string())
     }
 }
 
@@ -142,6 +153,46 @@ impl From<UserId> for String {
 impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
+    }
+}
+
+/// The `sub` claim of a caller's token. Personal data in many identity providers
+/// (an email address): it is stored only on the `User` node and never reaches an
+/// entry, a response about someone else, or a log line.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Subject(String);
+
+impl Subject {
+    /// Accepts 1..=256 characters with no control characters.
+    pub fn parse(text: &str) -> Result<Self, IdError> {
+        UserId::parse(text).map(|id| Self(id.0))
+    }
+
+    /// The subject text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Never printed: a subject is often an email address.
+impl fmt::Debug for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Subject(..)")
+    }
+}
+
+impl TryFrom<String> for Subject {
+    type Error = IdError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Subject> for String {
+    fn from(value: Subject) -> Self {
+        value.0
     }
 }
 
@@ -168,6 +219,13 @@ mod tests {
         assert_eq!(UserId::parse("a\nb"), Err(IdError::BadSubject));
         assert_eq!(UserId::parse(&"x".repeat(257)), Err(IdError::BadSubject));
         assert!(UserId::parse(&"x".repeat(256)).is_ok());
+    }
+
+    #[test]
+    fn subjects_never_show_in_debug_output() {
+        let s = Subject::parse("mallory@example.com").unwrap_or_else(|e| panic!("{e}"));
+        assert!(!format!("{s:?}").contains("mallory"));
+        assert_ne!(UserId::fresh(), UserId::fresh());
     }
 
     #[test]

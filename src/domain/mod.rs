@@ -5,10 +5,11 @@ mod field;
 mod ids;
 mod keys;
 mod model;
+pub mod text;
 
 pub use field::FieldError;
 pub use ids::{
-    AuditLogId, ChangeRequestId, IdError, LicenseId, SystemId, TeamApprovalId, TeamId,
+    AuditLogId, ChangeRequestId, IdError, LicenseId, Subject, SystemId, TeamApprovalId, TeamId,
     TechnologyId, UserId, VersionConstraintId, VersionId,
 };
 pub use keys::{license_id, license_policy_id, team_approval_id, version_node_id};

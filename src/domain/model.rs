@@ -253,6 +253,8 @@ string_enum!(
         Ownership => "ownership",
         /// Reading or exporting audit data.
         AuditAccess => "audit-access",
+        /// Users' pseudonyms and the erasure of their personal data.
+        Identity => "identity",
     }
 );
 
@@ -320,6 +322,10 @@ string_enum!(
         AssignSteward => "ASSIGN_STEWARD",
         /// Remove a technology's steward.
         RemoveSteward => "REMOVE_STEWARD",
+        /// Register a token subject as a user (its internal id) before it first signs in.
+        RegisterUser => "REGISTER_USER",
+        /// Erase a user's subject, display name and email; entries keep its internal id.
+        EraseUserPii => "ERASE_USER_PII",
         /// Read audit data (recorded only when denied).
         ReadAudit => "READ_AUDIT",
         /// Export audit data.
@@ -330,7 +336,7 @@ string_enum!(
 /// Version of the governance rule set (transition tables, reason and role rules)
 /// under which a decision was checked; stored on every entry as `policyVersion`.
 /// Bump it whenever those rules change, so an entry names the rules it obeyed.
-pub const POLICY_VERSION: &str = "govtrail-rules/2026-11.1";
+pub const POLICY_VERSION: &str = "govtrail-rules/2026-12.1";
 
 impl ConstraintStatus {
     /// The status an action leads to from `self`, or `None` if the transition is illegal.

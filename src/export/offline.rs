@@ -458,7 +458,10 @@ mod tests {
             .enumerate()
             .map(|(i, entry)| HistoryItem {
                 entry: entry.as_object().cloned().unwrap_or_default(),
-                actor_display_name: Some("Ada".into()),
+                context: crate::export::packet::EntryContext {
+                    actor_display_name: Some("Ada".into()),
+                    actor_erased: false,
+                },
                 proof: proofs.get(i).map(|path| Proof {
                     checkpoint: 1,
                     leaf_index: i as u64,

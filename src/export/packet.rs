@@ -118,17 +118,30 @@ pub struct Exporter {
     pub roles: Vec<String>,
 }
 
-/// One history entry: the stored entry exactly as hashed, the actor's display name
-/// resolved at export time, and its inclusion proof if it was sealed.
+/// One history entry: the stored entry exactly as hashed, context resolved at export
+/// time, and its inclusion proof if it was sealed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct HistoryItem {
     /// Every stored field of the entry, `hash` included, timestamp canonical.
     pub entry: Map<String, Value>,
-    /// The actor's display name now (not part of the hash).
-    pub actor_display_name: Option<String>,
+    /// Resolved at export; covered by the envelope signature but by no entry hash.
+    pub context: EntryContext,
     /// Proof that the entry is in a signed checkpoint; `None` if not sealed yet.
     pub proof: Option<Proof>,
+}
+
+/// What a packet adds to an entry at export time. Unhashed context: no entry, chain
+/// or checkpoint proves it (only the envelope signature covers it), so it may differ
+/// between two exports of the same history.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EntryContext {
+    /// The display name the `User` named by the entry's `userId` holds at export time
+    /// (`None` when it has none, or its personal data was erased).
+    pub actor_display_name: Option<String>,
+    /// True once that user's personal data was erased.
+    pub actor_erased: bool,
 }
 
 /// RFC 6962 inclusion proof of an entry in a checkpoint's Merkle tree.
@@ -222,7 +235,10 @@ pub async fn build(
             });
             HistoryItem {
                 entry: row.entry,
-                actor_display_name: row.actor_name,
+                context: EntryContext {
+                    actor_display_name: row.actor.display_name,
+                    actor_erased: row.actor.erased,
+                },
                 proof,
             }
         })
@@ -288,8 +304,8 @@ pub struct EntryRow {
     pub checkpoint: Option<i64>,
     /// Leaf index in it.
     pub leaf: Option<i64>,
-    /// Actor display name now.
-    pub actor_name: Option<String>,
+    /// The actor's display name now.
+    pub actor: crate::history::ActorName,
 }
 
 async fn read_entries(
@@ -317,7 +333,10 @@ async fn read_entries(
                 entry,
                 checkpoint: item["checkpoint"].as_i64(),
                 leaf: item["leaf"].as_i64(),
-                actor_name: item["actorName"].as_str().map(str::to_owned),
+                actor: crate::history::ActorName {
+                    display_name: item["actorName"].as_str().map(str::to_owned),
+                    erased: item["actorErased"].as_bool().unwrap_or(false),
+                },
             }
         })
         .collect();
@@ -439,7 +458,7 @@ mod tests {
                 .unwrap_or_default(),
             checkpoint: None,
             leaf: None,
-            actor_name: None,
+            actor: crate::history::ActorName::default(),
         }
     }
 

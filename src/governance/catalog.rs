@@ -14,17 +14,17 @@ use super::commands::{
     Approval, ApprovalChange, AssignSystemOwner, ChangeConstraintRange, ChangeCriticality,
     ChangeResponsibilityAreas, ChangeRiskLevel, ConstraintEnforcement, CreateConstraint,
     CreateSystem, CreateTeam, CreateTechnology, DecideLicense, DeleteConstraint, DeleteTeam,
-    RetireTechnology, SetLicenseWhitelist, SetSteward, TeamApprovalChange, TeamMembership,
-    TransitionConstraint,
+    EraseUserPii, RegisterUser, RetireTechnology, SetLicenseWhitelist, SetSteward,
+    TeamApprovalChange, TeamMembership, TransitionConstraint,
 };
 use super::input::{
     self as i, ApprovalBody, AreasBody, CreateConstraintBody, CreateSystemBody, CreateTeamBody,
     CreateTechnologyBody, CriticalityBody, EolDateBody, Invalid, MigrationTargetBody, OwnerBody,
-    Parsed, PathParams, RangeBody, ReasonOnly, RiskLevelBody, StewardBody, TimeCategoryBody,
-    schema_of, with_body,
+    Parsed, PathParams, RangeBody, ReasonOnly, RegisterUserBody, RiskLevelBody, StewardBody,
+    TimeCategoryBody, schema_of, with_body,
 };
 use crate::domain::{
-    Category, EntityType, Operation, Role, Severity, SystemId, TeamId, TechnologyId,
+    Category, EntityType, Operation, Role, Severity, SystemId, TeamId, TechnologyId, UserId,
     VersionConstraintId, license_id, license_policy_id, team_approval_id,
 };
 
@@ -92,8 +92,8 @@ pub struct Definition {
     pub severity: Severity,
     /// Entity types its entry audits.
     pub audits: &'static [EntityType],
-    /// What a DENIED entry names as its entity type.
-    pub subject: EntityType,
+    /// The entity type a DENIED entry names (with the id the route's target gives).
+    pub denied_as: EntityType,
 }
 
 impl Definition {
@@ -117,6 +117,7 @@ impl Definition {
 const ADMIN: &[Role] = &[Role::GovernanceAdmin];
 const ADMIN_OR_INTEGRATION: &[Role] = &[Role::GovernanceAdmin, Role::Integration];
 const SUPERUSER: &[Role] = &[Role::Superuser];
+const ADMIN_OR_SUPERUSER: &[Role] = &[Role::GovernanceAdmin, Role::Superuser];
 
 /// A catalog row as a `'static` constant.
 macro_rules! row {
@@ -190,6 +191,17 @@ fn policy(_: &PathParams) -> Result<Option<String>, Invalid> {
     Ok(Some(license_policy_id().to_string()))
 }
 
+/// A user route names the user when its id is well-formed and safe to record.
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "the signature every route target shares"
+)]
+fn user(p: &PathParams) -> Result<Option<String>, Invalid> {
+    Ok(i::user_param("id", p.text("id"))
+        .ok()
+        .map(|u| u.to_string()))
+}
+
 fn approval_record(p: &PathParams) -> Result<Option<String>, Invalid> {
     let team = p.id::<TeamId>("team_id")?;
     let technology = p.id::<TechnologyId>("technology_id")?;
@@ -243,7 +255,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     range: i::range("range", &b.range)?,
                 })))),
             roles: ADMIN, reason: Optional, category: C::VersionConstraint, severity: S::Low,
-            audits: &[E::VersionConstraint, E::Technology], subject: E::VersionConstraint,
+            audits: &[E::VersionConstraint, E::Technology], denied_as: E::VersionConstraint,
         },
         O::ChangeConstraintRange => row! {
             operation: O::ChangeConstraintRange,
@@ -254,7 +266,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     range: i::range("range", &b.range)?,
                 })))),
             roles: ADMIN, reason: Optional, category: C::VersionConstraint, severity: S::Medium,
-            audits: &[E::VersionConstraint], subject: E::VersionConstraint,
+            audits: &[E::VersionConstraint], denied_as: E::VersionConstraint,
         },
         O::Activate => row! {
             operation: O::Activate,
@@ -262,7 +274,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                 target: constraint_id,
                 parse: |p, b| reason_only(b, || Ok(Command::Activate(TransitionConstraint { id: p.id("id")? })))),
             roles: ADMIN, reason: Optional, category: C::VersionConstraint, severity: S::Medium,
-            audits: &[E::VersionConstraint], subject: E::VersionConstraint,
+            audits: &[E::VersionConstraint], denied_as: E::VersionConstraint,
         },
         O::Deactivate => row! {
             operation: O::Deactivate,
@@ -270,7 +282,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                 target: constraint_id,
                 parse: |p, b| reason_only(b, || Ok(Command::Deactivate(TransitionConstraint { id: p.id("id")? })))),
             roles: ADMIN, reason: Required, category: C::VersionConstraint, severity: S::Medium,
-            audits: &[E::VersionConstraint], subject: E::VersionConstraint,
+            audits: &[E::VersionConstraint], denied_as: E::VersionConstraint,
         },
         O::Archive => row! {
             operation: O::Archive,
@@ -278,7 +290,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                 target: constraint_id,
                 parse: |p, b| reason_only(b, || Ok(Command::Archive(TransitionConstraint { id: p.id("id")? })))),
             roles: ADMIN, reason: Required, category: C::VersionConstraint, severity: S::Medium,
-            audits: &[E::VersionConstraint], subject: E::VersionConstraint,
+            audits: &[E::VersionConstraint], denied_as: E::VersionConstraint,
         },
         O::DeleteConstraint => row! {
             operation: O::DeleteConstraint,
@@ -286,7 +298,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                 target: constraint_id,
                 parse: |p, b| reason_only(b, || Ok(Command::DeleteConstraint(DeleteConstraint { id: p.id("id")? })))),
             roles: ADMIN, reason: Required, category: C::VersionConstraint, severity: S::High,
-            audits: &[E::VersionConstraint], subject: E::VersionConstraint,
+            audits: &[E::VersionConstraint], denied_as: E::VersionConstraint,
         },
         O::ApplyConstraintToTeam => row! {
             operation: O::ApplyConstraintToTeam,
@@ -297,7 +309,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     team: p.id("team_id")?,
                 })))),
             roles: ADMIN, reason: Optional, category: C::VersionConstraint, severity: S::Medium,
-            audits: &[E::VersionConstraint, E::Team], subject: E::VersionConstraint,
+            audits: &[E::VersionConstraint, E::Team], denied_as: E::VersionConstraint,
         },
         O::RemoveConstraintFromTeam => row! {
             operation: O::RemoveConstraintFromTeam,
@@ -308,7 +320,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     team: p.id("team_id")?,
                 })))),
             roles: ADMIN, reason: Required, category: C::VersionConstraint, severity: S::Medium,
-            audits: &[E::VersionConstraint, E::Team], subject: E::VersionConstraint,
+            audits: &[E::VersionConstraint, E::Team], denied_as: E::VersionConstraint,
         },
         O::AllowLicense => row! {
             operation: O::AllowLicense,
@@ -318,7 +330,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     spdx_id: i::spdx_id(p.text("spdx_id"))?,
                 })))),
             roles: ADMIN_OR_INTEGRATION, reason: Optional, category: C::License, severity: S::Medium,
-            audits: &[E::License], subject: E::License,
+            audits: &[E::License], denied_as: E::License,
         },
         O::DenyLicense => row! {
             operation: O::DenyLicense,
@@ -328,7 +340,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     spdx_id: i::spdx_id(p.text("spdx_id"))?,
                 })))),
             roles: ADMIN_OR_INTEGRATION, reason: Required, category: C::License, severity: S::High,
-            audits: &[E::License], subject: E::License,
+            audits: &[E::License], denied_as: E::License,
         },
         O::EnableLicenseWhitelist => row! {
             operation: O::EnableLicenseWhitelist,
@@ -336,7 +348,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                 target: policy,
                 parse: |_, b| reason_only(b, || Ok(Command::EnableLicenseWhitelist(SetLicenseWhitelist {})))),
             roles: ADMIN, reason: Optional, category: C::License, severity: S::High,
-            audits: &[E::LicensePolicy], subject: E::LicensePolicy,
+            audits: &[E::LicensePolicy], denied_as: E::LicensePolicy,
         },
         O::DisableLicenseWhitelist => row! {
             operation: O::DisableLicenseWhitelist,
@@ -344,7 +356,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                 target: policy,
                 parse: |_, b| reason_only(b, || Ok(Command::DisableLicenseWhitelist(SetLicenseWhitelist {})))),
             roles: ADMIN, reason: Required, category: C::License, severity: S::High,
-            audits: &[E::LicensePolicy], subject: E::LicensePolicy,
+            audits: &[E::LicensePolicy], denied_as: E::LicensePolicy,
         },
         O::CreateTechnology => row! {
             operation: O::CreateTechnology,
@@ -356,7 +368,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     risk_level: b.risk_level,
                 })))),
             roles: ADMIN_OR_INTEGRATION, reason: Optional, category: C::TechnologyApproval, severity: S::Low,
-            audits: &[E::Technology], subject: E::Technology,
+            audits: &[E::Technology], denied_as: E::Technology,
         },
         O::RetireTechnology => row! {
             operation: O::RetireTechnology,
@@ -364,7 +376,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                 target: technology_id,
                 parse: |p, b| reason_only(b, || Ok(Command::RetireTechnology(RetireTechnology { id: p.id("id")? })))),
             roles: ADMIN, reason: Required, category: C::TechnologyApproval, severity: S::High,
-            audits: &[E::Technology], subject: E::Technology,
+            audits: &[E::Technology], denied_as: E::Technology,
         },
         O::ChangeRiskLevel => row! {
             operation: O::ChangeRiskLevel,
@@ -375,7 +387,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     risk_level: b.risk_level,
                 })))),
             roles: ADMIN_OR_INTEGRATION, reason: Optional, category: C::TechnologyApproval, severity: S::Medium,
-            audits: &[E::Technology], subject: E::Technology,
+            audits: &[E::Technology], denied_as: E::Technology,
         },
         O::SetTimeCategory => row! {
             operation: O::SetTimeCategory,
@@ -385,7 +397,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     approval_change(p, ApprovalChange::TimeCategory(b.category), Command::SetTimeCategory)
                 })),
             roles: ADMIN, reason: Optional, category: C::TechnologyApproval, severity: S::Medium,
-            audits: &[E::TeamApproval, E::Team, E::Technology], subject: E::TeamApproval,
+            audits: &[E::TeamApproval, E::Team, E::Technology], denied_as: E::TeamApproval,
         },
         O::SetEolDate => row! {
             operation: O::SetEolDate,
@@ -395,7 +407,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     approval_change(p, ApprovalChange::EolDate(b.eol_date), Command::SetEolDate)
                 })),
             roles: ADMIN, reason: Optional, category: C::TechnologyApproval, severity: S::Medium,
-            audits: &[E::TeamApproval, E::Team, E::Technology], subject: E::TeamApproval,
+            audits: &[E::TeamApproval, E::Team, E::Technology], denied_as: E::TeamApproval,
         },
         O::SetMigrationTarget => row! {
             operation: O::SetMigrationTarget,
@@ -405,7 +417,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     approval_change(p, ApprovalChange::MigrationTarget(b.technology_id), Command::SetMigrationTarget)
                 })),
             roles: ADMIN, reason: Optional, category: C::TechnologyApproval, severity: S::Medium,
-            audits: &[E::TeamApproval, E::Team, E::Technology], subject: E::TeamApproval,
+            audits: &[E::TeamApproval, E::Team, E::Technology], denied_as: E::TeamApproval,
         },
         O::ApproveVersion => row! {
             operation: O::ApproveVersion,
@@ -415,7 +427,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     approval_change(p, ApprovalChange::Approve(approval_of(&b)?), Command::ApproveVersion)
                 })),
             roles: ADMIN_OR_INTEGRATION, reason: Optional, category: C::TechnologyApproval, severity: S::Medium,
-            audits: &[E::TeamApproval, E::Team, E::Technology, E::Version], subject: E::TeamApproval,
+            audits: &[E::TeamApproval, E::Team, E::Technology, E::Version], denied_as: E::TeamApproval,
         },
         O::RevokeApproval => row! {
             operation: O::RevokeApproval,
@@ -425,7 +437,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     approval_change(p, ApprovalChange::Revoke(approval_of(&b)?), Command::RevokeApproval)
                 })),
             roles: ADMIN, reason: Required, category: C::TechnologyApproval, severity: S::High,
-            audits: &[E::TeamApproval, E::Team, E::Technology], subject: E::TeamApproval,
+            audits: &[E::TeamApproval, E::Team, E::Technology], denied_as: E::TeamApproval,
         },
         O::CreateTeam => row! {
             operation: O::CreateTeam,
@@ -437,7 +449,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     responsibility_areas: i::areas(&b.responsibility_areas)?,
                 })))),
             roles: ADMIN, reason: Optional, category: C::TeamMembership, severity: S::Low,
-            audits: &[E::Team], subject: E::Team,
+            audits: &[E::Team], denied_as: E::Team,
         },
         O::DeleteTeam => row! {
             operation: O::DeleteTeam,
@@ -445,7 +457,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                 target: team_id,
                 parse: |p, b| reason_only(b, || Ok(Command::DeleteTeam(DeleteTeam { id: p.id("id")? })))),
             roles: ADMIN, reason: Required, category: C::TeamMembership, severity: S::High,
-            audits: &[E::Team], subject: E::Team,
+            audits: &[E::Team], denied_as: E::Team,
         },
         O::ChangeResponsibilityAreas => row! {
             operation: O::ChangeResponsibilityAreas,
@@ -456,7 +468,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     responsibility_areas: i::areas(&b.responsibility_areas)?,
                 })))),
             roles: ADMIN, reason: Optional, category: C::TeamMembership, severity: S::Low,
-            audits: &[E::Team], subject: E::Team,
+            audits: &[E::Team], denied_as: E::Team,
         },
         O::AddTeamMember => row! {
             operation: O::AddTeamMember,
@@ -467,7 +479,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     user: i::user_param("userId", p.text("user_id"))?,
                 })))),
             roles: ADMIN, reason: Optional, category: C::TeamMembership, severity: S::Medium,
-            audits: &[E::Team, E::User], subject: E::Team,
+            audits: &[E::Team, E::User], denied_as: E::Team,
         },
         O::RemoveTeamMember => row! {
             operation: O::RemoveTeamMember,
@@ -478,7 +490,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     user: i::user_param("userId", p.text("user_id"))?,
                 })))),
             roles: ADMIN, reason: Required, category: C::TeamMembership, severity: S::Medium,
-            audits: &[E::Team, E::User], subject: E::Team,
+            audits: &[E::Team, E::User], denied_as: E::Team,
         },
         O::CreateSystem => row! {
             operation: O::CreateSystem,
@@ -491,7 +503,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     owner: b.owner_team_id,
                 })))),
             roles: ADMIN_OR_INTEGRATION, reason: Optional, category: C::Ownership, severity: S::Low,
-            audits: &[E::System, E::Team], subject: E::System,
+            audits: &[E::System, E::Team], denied_as: E::System,
         },
         O::AssignSystemOwner => row! {
             operation: O::AssignSystemOwner,
@@ -502,7 +514,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     team: b.team_id,
                 })))),
             roles: ADMIN, reason: Optional, category: C::Ownership, severity: S::High,
-            audits: &[E::System, E::Team], subject: E::System,
+            audits: &[E::System, E::Team], denied_as: E::System,
         },
         O::ChangeCriticality => row! {
             operation: O::ChangeCriticality,
@@ -513,7 +525,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     criticality: b.criticality,
                 })))),
             roles: ADMIN, reason: Optional, category: C::Ownership, severity: S::Medium,
-            audits: &[E::System], subject: E::System,
+            audits: &[E::System], denied_as: E::System,
         },
         O::AssignSteward => row! {
             operation: O::AssignSteward,
@@ -524,7 +536,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     user: Some(i::user_id("userId", &b.user_id)?),
                 })))),
             roles: ADMIN, reason: Optional, category: C::Ownership, severity: S::Medium,
-            audits: &[E::Technology, E::User], subject: E::Technology,
+            audits: &[E::Technology, E::User], denied_as: E::Technology,
         },
         O::RemoveSteward => row! {
             operation: O::RemoveSteward,
@@ -535,19 +547,40 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     user: None,
                 })))),
             roles: ADMIN, reason: Required, category: C::Ownership, severity: S::Medium,
-            audits: &[E::Technology, E::User], subject: E::Technology,
+            audits: &[E::Technology, E::User], denied_as: E::Technology,
+        },
+        O::RegisterUser => row! {
+            operation: O::RegisterUser,
+            route: route!(Post "/v1/users", RegisterUserBody,
+                target: none,
+                parse: |_, b| with_body(b, |b: RegisterUserBody| Ok(Command::RegisterUser(RegisterUser {
+                    id: UserId::fresh(),
+                    subject: i::subject("subject", &b.subject)?,
+                })))),
+            roles: ADMIN_OR_SUPERUSER, reason: Optional, category: C::Identity, severity: S::Low,
+            audits: &[E::User], denied_as: E::User,
+        },
+        O::EraseUserPii => row! {
+            operation: O::EraseUserPii,
+            route: route!(Post "/v1/users/{id}/erase", ReasonOnly,
+                target: user,
+                parse: |p, b| reason_only(b, || Ok(Command::EraseUserPii(EraseUserPii {
+                    id: i::user_param("id", p.text("id"))?,
+                })))),
+            roles: SUPERUSER, reason: Required, category: C::Identity, severity: S::High,
+            audits: &[E::User], denied_as: E::User,
         },
         O::ReadAudit => row! {
             operation: O::ReadAudit,
             route: None,
             roles: SUPERUSER, reason: Optional, category: C::AuditAccess, severity: S::Medium,
-            audits: &[], subject: E::User,
+            audits: &[], denied_as: E::User,
         },
         O::Export => row! {
             operation: O::Export,
             route: None,
             roles: SUPERUSER, reason: Optional, category: C::AuditAccess, severity: S::High,
-            audits: &[], subject: E::User,
+            audits: &[], denied_as: E::User,
         },
     }
 }
@@ -643,6 +676,7 @@ mod tests {
             Operation::AssignSystemOwner => format!(r#"{{"teamId":"{tech}"}}"#),
             Operation::ChangeCriticality => r#"{"criticality":"LOW"}"#.into(),
             Operation::AssignSteward => r#"{"userId":"u"}"#.into(),
+            Operation::RegisterUser => r#"{"subject":"alice@idp.example"}"#.into(),
             _ => r#"{"reason":"because"}"#.into(),
         }
     }

@@ -11,8 +11,9 @@ use sha2::{Digest, Sha256};
 use super::commands::{
     AssignSystemOwner, ChangeConstraintRange, ChangeCriticality, ChangeResponsibilityAreas,
     ChangeRiskLevel, ConstraintEnforcement, CreateConstraint, CreateSystem, CreateTeam,
-    CreateTechnology, Decide, DecideLicense, DeleteConstraint, DeleteTeam, RetireTechnology,
-    SetLicenseWhitelist, SetSteward, TeamApprovalChange, TeamMembership, TransitionConstraint,
+    CreateTechnology, Decide, DecideLicense, DeleteConstraint, DeleteTeam, EraseUserPii,
+    RegisterUser, RetireTechnology, SetLicenseWhitelist, SetSteward, TeamApprovalChange,
+    TeamMembership, TransitionConstraint,
 };
 use crate::domain::Operation;
 
@@ -88,6 +89,8 @@ commands! {
     ChangeCriticality(ChangeCriticality),
     AssignSteward(SetSteward),
     RemoveSteward(SetSteward),
+    RegisterUser(RegisterUser),
+    EraseUserPii(EraseUserPii),
 }
 
 impl Command {

@@ -14,8 +14,9 @@ use utoipa::openapi::{RefOr, schema::Schema};
 use utoipa::{PartialSchema, ToSchema};
 
 use super::command::Command;
+use crate::domain::text::{self, nfc};
 use crate::domain::{
-    Criticality, FieldError, RiskLevel, TeamId, TechnologyId, TimeCategory, UserId,
+    Criticality, FieldError, RiskLevel, Subject, TeamId, TechnologyId, TimeCategory, UserId,
 };
 
 /// Longest name of a team, system or technology.
@@ -207,21 +208,32 @@ bodies! {
     struct CriticalityBody { /// New criticality.
         criticality: Criticality }
     /// A steward.
-    struct StewardBody { /// User id (token subject).
+    struct StewardBody { /// Internal user id (`userId` of `GET /v1/me`, or the id `POST /v1/users` gave).
         user_id: String }
+    /// `POST /v1/users`.
+    struct RegisterUserBody { /// The user's token subject (`sub` claim); stored only on the User node.
+        subject: String }
 }
 
-/// A trimmed name of 1 to [`MAX_NAME_CHARS`] characters without control characters.
-pub fn name(text: &str) -> Result<String, Invalid> {
-    let trimmed = text.trim();
+/// Text that may reach an entry: refused with its field named if [`text::check`]
+/// refuses it.
+fn safe(field: &str, value: &str) -> Result<(), Invalid> {
+    text::check(value).map_err(|e| Invalid::field(field, e.to_string()))
+}
+
+/// A name: trimmed, in Unicode NFC, 1 to [`MAX_NAME_CHARS`] characters, and nothing
+/// [`text::check`] refuses.
+pub fn name(value: &str) -> Result<String, Invalid> {
+    let trimmed = nfc(value.trim());
     let len = trimmed.chars().count();
-    if len == 0 || len > MAX_NAME_CHARS || trimmed.chars().any(char::is_control) {
+    if len == 0 || len > MAX_NAME_CHARS {
         return Err(Invalid::field(
             "name",
-            format!("must be 1 to {MAX_NAME_CHARS} characters without control characters"),
+            format!("must be 1 to {MAX_NAME_CHARS} characters"),
         ));
     }
-    Ok(trimmed.to_owned())
+    safe("name", &trimmed)?;
+    Ok(trimmed)
 }
 
 /// A semver range, in its normalized text form.
@@ -241,31 +253,41 @@ pub fn areas(list: &[String]) -> Result<Vec<String>, Invalid> {
     }
     let mut out = Vec::with_capacity(list.len());
     for (i, area) in list.iter().enumerate() {
-        let area = area.trim();
-        if area.is_empty()
-            || area.chars().count() > MAX_AREA_CHARS
-            || area.chars().any(char::is_control)
-        {
+        let field = format!("responsibilityAreas[{i}]");
+        let area = nfc(area.trim());
+        if area.is_empty() || area.chars().count() > MAX_AREA_CHARS {
             return Err(Invalid::field(
-                format!("responsibilityAreas[{i}]"),
+                field,
                 format!("must be 1 to {MAX_AREA_CHARS} characters"),
             ));
         }
-        out.push(area.to_owned());
+        safe(&field, &area)?;
+        out.push(area);
     }
     out.sort();
     out.dedup();
     Ok(out)
 }
 
-/// A user id given in a body field.
-pub fn user_id(field: &str, text: &str) -> Result<UserId, Invalid> {
-    UserId::parse(text).map_err(|e| Invalid::field(field, e.to_string()))
+/// An internal user id given in a body field.
+pub fn user_id(field: &str, value: &str) -> Result<UserId, Invalid> {
+    let id = UserId::parse(value).map_err(|e| Invalid::field(field, e.to_string()))?;
+    safe(field, value)?;
+    Ok(id)
 }
 
-/// A user id given as a path parameter.
-pub fn user_param(field: &str, text: &str) -> Result<UserId, Invalid> {
-    UserId::parse(text).map_err(|e| Invalid::param(field, e.to_string()))
+/// An internal user id given as a path parameter (refused with 422 if it looks like
+/// personal data or a secret: it would be recorded).
+pub fn user_param(field: &str, value: &str) -> Result<UserId, Invalid> {
+    let id = UserId::parse(value).map_err(|e| Invalid::param(field, e.to_string()))?;
+    safe(field, value)?;
+    Ok(id)
+}
+
+/// A token subject. Any text an identity provider may issue (an email address too):
+/// it is stored on the `User` node only.
+pub fn subject(field: &str, value: &str) -> Result<Subject, Invalid> {
+    Subject::parse(value.trim()).map_err(|e| Invalid::field(field, e.to_string()))
 }
 
 /// The canonical SPDX license id, or a path-parameter error naming `spdxId`.

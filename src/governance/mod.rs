@@ -4,12 +4,15 @@
 //! `AuditLog` entry with its edges and the idempotency record; then commit. Nothing
 //! outside this module writes governed state or audit entries.
 
+mod actor;
+mod answer;
 pub mod catalog;
 pub mod command;
 pub mod commands;
 pub mod input;
 pub mod plan;
 pub mod snapshot;
+mod statements;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -18,65 +21,27 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use neo4rs::{Txn, query};
-use secrecy::ExposeSecret;
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 pub use crate::audit::Stamp;
 use crate::audit::scrub::scrub;
-use crate::audit::{ActorFacts, AuditEntry, EntryFacts};
+use crate::audit::{AuditEntry, EntryFacts};
 use crate::auth::Principal;
 use crate::domain::{AuditLogId, EntityType, Operation, Outcome, Role};
 use crate::store::{Store, StoreError};
+pub use actor::{Actor, Identities};
+pub use answer::{Answer, etag};
+use answer::{applied_answer, idempotency_record, noop_answer};
 pub use catalog::{Definition, definition};
 pub use command::Command;
 pub use plan::{Decision, EntityRef, NoOp, Plan, Rejection};
 pub use snapshot::{Node, Snapshot, StoredResponse, Targets};
+use statements::{chain_heads, inject_failure, read_snapshot, remember_noop, to_bolt, write_plan};
 
-const GOVERNED_READ: &str = include_str!("../../cypher/governed_read.cypher");
-const GOVERNED_WRITE: &str = include_str!("../../cypher/governed_write.cypher");
 const ACTOR_ENTRY_WRITE: &str = include_str!("../../cypher/actor_entry_write.cypher");
-const IDEMPOTENCY_STORE: &str = include_str!("../../cypher/idempotency_store.cypher");
-const INJECTED_FAILURE: &str = include_str!("../../cypher/injected_failure.cypher");
 
 /// Longest accepted `reason`, in characters.
 pub const MAX_REASON_CHARS: usize = 1000;
-
-/// The authenticated caller of a governed command. Only the HTTP layer's token
-/// extractor can produce a [`Principal`], so no write is reachable without one.
-#[derive(Debug, Clone)]
-pub struct Actor(Principal);
-
-impl Actor {
-    /// Wraps a verified principal.
-    #[must_use]
-    pub fn new(principal: Principal) -> Self {
-        Self(principal)
-    }
-
-    /// The principal.
-    #[must_use]
-    pub fn principal(&self) -> &Principal {
-        &self.0
-    }
-
-    fn facts(&self) -> ActorFacts {
-        ActorFacts {
-            user_id: self.0.subject.to_string(),
-            roles: self.0.roles.iter().copied().collect(),
-            source: self.0.source,
-            auth_method: self.0.auth_method.to_string(),
-        }
-    }
-
-    fn params(&self) -> Value {
-        json!({
-            "id": self.0.subject.as_str(),
-            "displayName": self.0.display_name,
-            "email": self.0.email.as_ref().map(|e| e.expose_secret().to_owned()),
-        })
-    }
-}
 
 /// An `Idempotency-Key` with the hash of the request it came with.
 #[derive(Debug, Clone)]
@@ -85,6 +50,34 @@ pub struct Idempotency {
     pub key: String,
     /// SHA-256 of method, path and body.
     pub request_hash: String,
+}
+
+/// What a request is about, for an entry that changes nothing (a refusal or an
+/// export): an entity, the route it took, or both.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Target {
+    /// The entity (type and id) the request names, if it names one.
+    pub entity: Option<(EntityType, String)>,
+    /// `METHOD /route/{template}`, when the request came over HTTP.
+    pub route: Option<String>,
+}
+
+impl Target {
+    /// An entity of `entity_type` with `id`, if there is an id.
+    #[must_use]
+    pub fn entity(entity_type: EntityType, id: Option<String>) -> Self {
+        Self {
+            entity: id.map(|id| (entity_type, id)),
+            route: None,
+        }
+    }
+
+    /// The same target, reached through `route`.
+    #[must_use]
+    pub fn via(mut self, route: impl Into<String>) -> Self {
+        self.route = Some(route.into());
+        self
+    }
 }
 
 /// Per-request facts a change needs besides its input.
@@ -118,50 +111,6 @@ impl Context {
 /// are held, so one entity's entries are stamped in the order they commit.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
-/// What the caller gets back. Stored verbatim for idempotent replays.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Answer {
-    /// HTTP status (200, or 201 for a create).
-    pub status: u16,
-    /// JSON body.
-    pub body: Value,
-    /// The primary entity's version, for `ETag`.
-    pub etag: Option<String>,
-    /// True when this is a replay of a stored answer.
-    pub replayed: bool,
-}
-
-/// The body of a governed change's answer.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ChangeBody<'a> {
-    changed: bool,
-    operation: Operation,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    audit_log_id: Option<String>,
-    entity: EntityBody<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    previous_status: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    new_status: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    changed_fields: Option<Vec<&'a str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    changes: Option<&'a std::collections::BTreeMap<String, Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    detail: Option<&'a str>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct EntityBody<'a> {
-    #[serde(rename = "type")]
-    entity_type: EntityType,
-    id: &'a str,
-    label: &'a str,
-    version: i64,
-}
-
 /// Why a governed change was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum GovernanceError {
@@ -189,6 +138,10 @@ pub enum GovernanceError {
     /// Neo4j failed (after retries where that could help).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The actor's user id no longer belongs to its subject (the user was erased, or
+    /// the subject was mapped anew): resolved again and retried once.
+    #[error("the actor's identity changed while the request ran")]
+    StaleActor,
 }
 
 /// Test seams; none is reachable from HTTP.
@@ -202,6 +155,7 @@ pub struct Faults {
 #[derive(Clone)]
 pub struct Governor {
     store: Store,
+    identities: Identities,
     denials: Arc<DefaultKeyedRateLimiter<String>>,
     max_attempts: u32,
     faults: Faults,
@@ -214,6 +168,7 @@ impl Governor {
     #[must_use]
     pub fn new(store: Store, denials_per_minute: NonZeroU32, max_attempts: u32) -> Self {
         Self {
+            identities: Identities::new(store.clone()),
             store,
             denials: Arc::new(RateLimiter::keyed(Quota::per_minute(denials_per_minute))),
             max_attempts: max_attempts.max(1),
@@ -237,6 +192,11 @@ impl Governor {
         self
     }
 
+    /// The actor a verified principal is (see [`Identities::resolve`]).
+    pub async fn actor(&self, principal: Principal) -> Result<Actor, GovernanceError> {
+        Ok(self.identities.resolve(principal).await?)
+    }
+
     /// Authorizes, validates the reason, and runs `command` in one transaction,
     /// retrying the whole transaction on transient Neo4j errors.
     pub async fn execute(
@@ -246,13 +206,18 @@ impl Governor {
         context: &Context,
     ) -> Result<Answer, GovernanceError> {
         let operation = command.operation();
-        self.authorize(actor, operation, command.decider().primary_id(), context)
-            .await?;
+        let target = Target::entity(
+            definition(operation).denied_as,
+            command.decider().primary_id(),
+        );
+        self.authorize(actor, operation, &target, context).await?;
         let reason = checked_reason(operation, context.reason.as_deref())?;
+        let mut actor = actor.clone();
+        let mut refreshed = false;
         let mut attempt = 1;
         loop {
             match self
-                .attempt(command, actor, context, reason.as_deref())
+                .attempt(command, &actor, context, reason.as_deref())
                 .await
             {
                 Err(GovernanceError::Store(e))
@@ -263,9 +228,19 @@ impl Governor {
                     tokio::time::sleep(Duration::from_millis(backoff)).await;
                     attempt += 1;
                 }
+                Err(GovernanceError::StaleActor) if !refreshed => {
+                    actor = self.refresh(&actor).await?;
+                    refreshed = true;
+                }
                 other => return other,
             }
         }
+    }
+
+    /// Resolves `actor`'s subject anew, bypassing this replica's memory of it.
+    async fn refresh(&self, actor: &Actor) -> Result<Actor, GovernanceError> {
+        self.identities.forget(&actor.principal().subject);
+        self.actor(actor.principal().clone()).await
     }
 
     async fn attempt(
@@ -316,7 +291,7 @@ impl Governor {
         let idem_id = context
             .idempotency
             .as_ref()
-            .map(|i| format!("{}\u{1f}{}", actor.principal().subject, i.key));
+            .map(|i| format!("{}\u{1f}{}", actor.id(), i.key));
         let decider = command.decider();
         let snapshot = read_snapshot(store, txn, &decider.targets(), idem_id.as_deref()).await?;
 
@@ -358,13 +333,7 @@ impl Governor {
                 let Some(record) = idempotency_record(context, idem_id, &answer) else {
                     return Ok((answer, false));
                 };
-                txn.run(
-                    query(IDEMPOTENCY_STORE)
-                        .param("idem", to_bolt(record))
-                        .param("unlock", snapshot_ids(&snapshot)),
-                )
-                .await
-                .map_err(|e| store.error(e))?;
+                remember_noop(store, txn, record, &snapshot).await?;
                 return Ok((answer, true));
             }
             Decision::Apply(plan) => plan,
@@ -379,9 +348,10 @@ impl Governor {
         let entry = AuditEntry::new(
             EntryFacts {
                 outcome: Outcome::Succeeded,
-                entity_type: plan.primary.entity_type,
-                entity_id: &plan.primary.id,
+                entity_type: Some(plan.primary.entity_type),
+                entity_id: Some(&plan.primary.id),
                 entity_label: &plan.primary.label,
+                route: None,
                 entity_version: Some(plan.version),
                 previous_status: plan.previous_status.clone(),
                 new_status: plan.new_status.clone(),
@@ -399,9 +369,7 @@ impl Governor {
         let idem = idempotency_record(context, idem_id, &answer).unwrap_or(Value::Null);
         write_plan(store, txn, &plan, &entry, actor, &snapshot, idem).await?;
         if self.faults.fail_after_write {
-            txn.run(query(INJECTED_FAILURE).param("entryId", entry.id.to_string()))
-                .await
-                .map_err(|e| store.error(e))?;
+            inject_failure(store, txn, &entry).await?;
         }
         Ok((answer, true))
     }
@@ -412,7 +380,7 @@ impl Governor {
         &self,
         actor: &Actor,
         operation: Operation,
-        target: Option<String>,
+        target: &Target,
         context: &Context,
     ) -> Result<(), GovernanceError> {
         let required = definition(operation).roles;
@@ -423,28 +391,27 @@ impl Governor {
         Err(GovernanceError::Forbidden { required })
     }
 
-    /// Writes an entry with outcome DENIED in a transaction of its own, unless the
-    /// caller already used up its allowance. A failure is logged, never raised: the
-    /// caller gets its 403 either way.
+    /// Writes an entry with outcome DENIED in a transaction of its own, naming what
+    /// was attempted, unless the caller already used up its allowance. A failure is
+    /// logged, never raised: the caller gets its 403 either way.
     pub async fn record_denied(
         &self,
         actor: &Actor,
         operation: Operation,
-        entity: Option<String>,
+        target: &Target,
         context: &Context,
     ) {
-        let caller = actor.principal().subject.to_string();
-        if self.denials.check_key(&caller).is_err() {
+        if self.denials.check_key(&actor.id().to_string()).is_err() {
             tracing::info!(operation = %operation, "denied attempt not recorded: rate limit");
             return;
         }
         let changes = std::collections::BTreeMap::new();
-        let entity_id = entity.unwrap_or_default();
         let facts = EntryFacts {
             outcome: Outcome::Denied,
-            entity_type: definition(operation).subject,
-            entity_id: &entity_id,
+            entity_type: target.entity.as_ref().map(|(t, _)| *t),
+            entity_id: target.entity.as_ref().map(|(_, id)| id.as_str()),
             entity_label: "",
+            route: target.route.clone(),
             entity_version: None,
             previous_status: None,
             new_status: None,
@@ -467,19 +434,20 @@ impl Governor {
         &self,
         actor: &Actor,
         context: &Context,
+        target: &Target,
         details: &std::collections::BTreeMap<String, Value>,
         entry_id: AuditLogId,
     ) -> Result<AuditLogId, GovernanceError> {
-        self.authorize(actor, Operation::Export, None, context)
+        self.authorize(actor, Operation::Export, target, context)
             .await?;
-        let subject = actor.principal().subject.to_string();
         self.write_actor_entry(
             actor,
             EntryFacts {
                 outcome: Outcome::Succeeded,
-                entity_type: EntityType::User,
-                entity_id: &subject,
+                entity_type: target.entity.as_ref().map(|(t, _)| *t),
+                entity_id: target.entity.as_ref().map(|(_, id)| id.as_str()),
                 entity_label: "audit export",
+                route: target.route.clone(),
                 entity_version: None,
                 previous_status: None,
                 new_status: None,
@@ -502,25 +470,43 @@ impl Governor {
         facts: EntryFacts<'_>,
         entry_id: AuditLogId,
     ) -> Result<AuditLogId, GovernanceError> {
-        let entry = AuditEntry::new(
-            facts,
-            &actor.facts(),
-            Stamp {
-                now: (self.clock)(),
-                entry_id,
-            },
-        );
+        let stamp = Stamp {
+            now: (self.clock)(),
+            entry_id,
+        };
+        if self.try_actor_entry(actor, &facts, stamp).await? {
+            return Ok(entry_id);
+        }
+        let actor = self.refresh(actor).await?;
+        if self.try_actor_entry(&actor, &facts, stamp).await? {
+            return Ok(entry_id);
+        }
+        Err(GovernanceError::StaleActor)
+    }
+
+    /// One attempt; `false` when the actor's user no longer has its subject.
+    async fn try_actor_entry(
+        &self,
+        actor: &Actor,
+        facts: &EntryFacts<'_>,
+        stamp: Stamp,
+    ) -> Result<bool, GovernanceError> {
+        let entry = AuditEntry::new(facts.clone(), &actor.facts(), stamp);
         let params = entry.to_params().map_err(|e| self.store.decode(e))?;
-        self.store
+        let statement = query(ACTOR_ENTRY_WRITE)
+            .param("actor", to_bolt(actor.params()))
+            .param("entry", to_bolt(params));
+        let mut rows = self
+            .store
             .graph()
-            .run(
-                query(ACTOR_ENTRY_WRITE)
-                    .param("actor", to_bolt(actor.params()))
-                    .param("entry", to_bolt(params)),
-            )
+            .execute(statement)
             .await
             .map_err(|e| self.store.error(e))?;
-        Ok(entry.id)
+        Ok(rows
+            .next()
+            .await
+            .map_err(|e| self.store.error(e))?
+            .is_some())
     }
 }
 
@@ -540,232 +526,6 @@ pub fn checked_reason(
         )),
         Some(text) => Ok(Some(scrub(text))),
     }
-}
-
-fn noop_answer(operation: Operation, noop: &NoOp) -> Answer {
-    let body = ChangeBody {
-        changed: false,
-        operation,
-        audit_log_id: None,
-        entity: EntityBody {
-            entity_type: noop.primary.entity_type,
-            id: &noop.primary.id,
-            label: &noop.primary.label,
-            version: noop.version,
-        },
-        previous_status: None,
-        new_status: None,
-        changed_fields: None,
-        changes: None,
-        detail: Some(&noop.detail),
-    };
-    Answer {
-        status: 200,
-        body: serde_json::to_value(&body).unwrap_or(Value::Null),
-        etag: Some(etag(noop.version)),
-        replayed: false,
-    }
-}
-
-fn applied_answer(operation: Operation, plan: &Plan, entry: &AuditEntry) -> Answer {
-    let body = ChangeBody {
-        changed: true,
-        operation,
-        audit_log_id: Some(entry.id.to_string()),
-        entity: EntityBody {
-            entity_type: plan.primary.entity_type,
-            id: &plan.primary.id,
-            label: &plan.primary.label,
-            version: plan.version,
-        },
-        previous_status: plan.previous_status.as_deref(),
-        new_status: plan.new_status.as_deref(),
-        changed_fields: Some(plan.changes.keys().map(String::as_str).collect()),
-        changes: Some(&plan.changes),
-        detail: None,
-    };
-    Answer {
-        status: if plan.created { 201 } else { 200 },
-        body: serde_json::to_value(&body).unwrap_or(Value::Null),
-        etag: Some(etag(plan.version)),
-        replayed: false,
-    }
-}
-
-/// The idempotency record of `answer`, when the request carried a key.
-fn idempotency_record(context: &Context, id: Option<String>, answer: &Answer) -> Option<Value> {
-    let (key, id) = (context.idempotency.as_ref()?, id?);
-    Some(json!({
-        "id": id,
-        "requestHash": key.request_hash,
-        "status": answer.status,
-        "body": answer.body.to_string(),
-        "etag": answer.etag,
-    }))
-}
-
-/// Strong `ETag` of a version.
-#[must_use]
-pub fn etag(version: i64) -> String {
-    format!("\"{version}\"")
-}
-
-fn to_bolt(value: Value) -> neo4rs::BoltType {
-    neo4rs::BoltType::try_from(value).unwrap_or(neo4rs::BoltType::Null(neo4rs::BoltNull))
-}
-
-async fn read_snapshot(
-    store: &Store,
-    txn: &mut Txn,
-    targets: &Targets,
-    idem: Option<&str>,
-) -> Result<Snapshot, GovernanceError> {
-    let mut ids = targets.ids.clone();
-    ids.sort();
-    ids.dedup();
-    let rels: Vec<Value> = targets
-        .rels
-        .iter()
-        .map(|(id, rel, out)| json!({"id": id, "type": rel.as_str(), "dir": if *out { "OUT" } else { "IN" }}))
-        .collect();
-    let mut stream = txn
-        .execute(
-            query(GOVERNED_READ)
-                .param("ids", ids)
-                .param("rels", to_bolt(Value::Array(rels)))
-                .param("idem", idem.map(str::to_owned)),
-        )
-        .await
-        .map_err(|e| store.error(e))?;
-    let row = single_row(store, txn, &mut stream, "governed read").await?;
-    let nodes: Vec<Value> = row.get("nodes").map_err(|e| store.decode(e))?;
-    let rels: Vec<Value> = row.get("rels").map_err(|e| store.decode(e))?;
-    let idem: Option<Value> = row.get("idem").map_err(|e| store.decode(e))?;
-    Snapshot::from_rows(nodes, rels, idem).map_err(|e| store.record(StoreError::Decode(e)).into())
-}
-
-async fn write_plan(
-    store: &Store,
-    txn: &mut Txn,
-    plan: &Plan,
-    entry: &AuditEntry,
-    actor: &Actor,
-    snapshot: &Snapshot,
-    idem: Value,
-) -> Result<(), GovernanceError> {
-    let effects = &plan.effects;
-    let creates: Vec<Value> = effects
-        .creates
-        .iter()
-        .map(|c| json!({"label": c.entity_type.label(), "props": c.props}))
-        .collect();
-    let updates: Vec<Value> = effects
-        .updates
-        .iter()
-        .map(|u| json!({"id": u.id, "set": u.set}))
-        .collect();
-    let rel = |r: &plan::RelChange| json!({"type": r.rel.as_str(), "from": r.from, "to": r.to});
-    let mut audits: Vec<String> = vec![plan.primary.id.clone()];
-    audits.extend(plan.related.iter().map(|r| r.id.clone()));
-    let unlock: Vec<String> = snapshot_ids(snapshot);
-    let entry_params = entry.to_params().map_err(|e| store.decode(e))?;
-    let mut stream = txn
-        .execute(
-            query(GOVERNED_WRITE)
-                .param("creates", to_bolt(Value::Array(creates)))
-                .param("updates", to_bolt(Value::Array(updates)))
-                .param("unlock", unlock)
-                .param(
-                    "relAdds",
-                    to_bolt(Value::Array(effects.rel_adds.iter().map(rel).collect())),
-                )
-                .param(
-                    "relRemoves",
-                    to_bolt(Value::Array(effects.rel_removes.iter().map(rel).collect())),
-                )
-                .param("actor", to_bolt(actor.params()))
-                .param("entry", to_bolt(entry_params))
-                .param("audits", audits.clone())
-                .param("supersedes", plan.supersedes.clone())
-                .param("idem", to_bolt(idem)),
-        )
-        .await
-        .map_err(|e| store.error(e))?;
-    let row = single_row(store, txn, &mut stream, "governed write").await?;
-    let audited: i64 = row.get("audited").unwrap_or(-1);
-    let superseded: i64 = row.get("superseded").unwrap_or(-1);
-    let want_audited = i64::try_from(audits.len()).unwrap_or(i64::MAX);
-    let want_superseded = i64::try_from(plan.supersedes.len()).unwrap_or(i64::MAX);
-    if audited != want_audited || superseded != want_superseded {
-        // Fail closed: an entry that does not link every touched entity is not written.
-        return Err(store
-            .record(StoreError::Decode(format!(
-                "entry linked {audited}/{want_audited} entities and {superseded}/{want_superseded} superseded entries"
-            )))
-            .into());
-    }
-    Ok(())
-}
-
-/// The one row a statement returns; the stream is drained so the transaction's
-/// connection is ready for the next statement.
-async fn single_row(
-    store: &Store,
-    txn: &mut Txn,
-    stream: &mut neo4rs::RowStream,
-    what: &str,
-) -> Result<neo4rs::Row, StoreError> {
-    let row = stream
-        .next(txn.handle())
-        .await
-        .map_err(|e| store.error(e))?
-        .ok_or_else(|| store.record(StoreError::Decode(format!("{what} returned no row"))))?;
-    while stream
-        .next(txn.handle())
-        .await
-        .map_err(|e| store.error(e))?
-        .is_some()
-    {}
-    Ok(row)
-}
-
-/// `prevHashes` of the entry `plan` writes: every audited entity's chain head, read
-/// under lock. Entities the command only discovered through a relationship (a
-/// system's previous owner) are locked and read now.
-async fn chain_heads(
-    store: &Store,
-    txn: &mut Txn,
-    snapshot: &mut Snapshot,
-    plan: &Plan,
-) -> Result<Vec<String>, GovernanceError> {
-    let created: Vec<&str> = plan
-        .effects
-        .creates
-        .iter()
-        .filter_map(|c| c.props.get("id").and_then(Value::as_str))
-        .collect();
-    let audited: Vec<&str> = std::iter::once(plan.primary.id.as_str())
-        .chain(plan.related.iter().map(|r| r.id.as_str()))
-        .collect();
-    let unread: Vec<String> = audited
-        .iter()
-        .filter(|id| snapshot.node(id).is_none() && !created.contains(id))
-        .map(|id| (*id).to_owned())
-        .collect();
-    if !unread.is_empty() {
-        let extra = Targets {
-            ids: unread,
-            rels: Vec::new(),
-        };
-        snapshot.absorb(read_snapshot(store, txn, &extra, None).await?);
-    }
-    Ok(crate::audit::hash::prev_hashes(audited.iter().map(|id| {
-        (*id, snapshot.node(id).and_then(|n| n.str("auditHead")))
-    })))
-}
-
-fn snapshot_ids(snapshot: &Snapshot) -> Vec<String> {
-    snapshot.ids().map(str::to_owned).collect()
 }
 
 #[cfg(test)]

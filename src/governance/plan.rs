@@ -216,6 +216,23 @@ impl PlanBuilder {
         self
     }
 
+    /// Adds bookkeeping `key` to the primary entity being created (a natural key, a
+    /// subject), without recording it in `changes`.
+    #[must_use]
+    pub fn bookkeeping(mut self, key: &str, value: Value) -> Self {
+        let id = self.plan.primary.id.clone();
+        if let Some(create) = self
+            .plan
+            .effects
+            .creates
+            .iter_mut()
+            .find(|c| c.props.get("id").and_then(Value::as_str) == Some(id.as_str()))
+        {
+            create.props.insert(key.to_owned(), value);
+        }
+        self
+    }
+
     /// Sets `key` on the primary `node` to `new`, recording `{old, new}`; a value equal
     /// to the current one is skipped.
     #[must_use]

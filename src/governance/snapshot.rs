@@ -14,6 +14,9 @@ pub struct Targets {
     pub ids: Vec<String>,
     /// Relationships to list: (node id, type, outgoing?).
     pub rels: Vec<(String, RelType, bool)>,
+    /// A token subject whose user id to look up (not locked: registering a subject
+    /// twice at once fails on its unique constraint).
+    pub subject: Option<String>,
 }
 
 #[expect(
@@ -41,6 +44,13 @@ impl Targets {
         self.rels.push((id.to_string(), rel, false));
         self
     }
+
+    /// Looks up the user id of a token subject.
+    #[must_use]
+    pub fn subject(mut self, subject: &crate::domain::Subject) -> Self {
+        self.subject = Some(subject.as_str().to_owned());
+        self
+    }
 }
 
 /// One governed node as read.
@@ -64,13 +74,13 @@ impl Node {
             .unwrap_or(0)
     }
 
-    /// True for a tombstone.
+    /// True for a tombstone, and for a user whose personal data was erased (it can no
+    /// longer join teams or steward technologies).
     #[must_use]
     pub fn is_deleted(&self) -> bool {
-        self.props
-            .get("deleted")
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
+        ["deleted", "erased"]
+            .iter()
+            .any(|k| self.props.get(*k).and_then(Value::as_bool) == Some(true))
     }
 
     /// A string property.
@@ -108,6 +118,8 @@ pub struct Snapshot {
     rels: HashMap<(String, RelType, bool), Vec<String>>,
     /// The stored response for the request's idempotency key, if any.
     pub idempotent: Option<StoredResponse>,
+    /// The user id of the subject the targets asked about, if it is registered.
+    pub subject_user: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,8 +137,12 @@ impl Snapshot {
         nodes: Vec<Value>,
         rels: Vec<Value>,
         idem: Option<Value>,
+        subject_user: Option<String>,
     ) -> Result<Self, String> {
-        let mut snapshot = Self::default();
+        let mut snapshot = Self {
+            subject_user,
+            ..Self::default()
+        };
         for raw in nodes {
             let Value::Object(mut props) = raw else {
                 return Err("node row is not a map".into());

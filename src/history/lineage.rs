@@ -82,8 +82,8 @@ pub async fn lineage(
     let mut decisions = Vec::new();
     while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
         let entry: Value = row.get("entry").map_err(|e| store.decode(e))?;
-        let actor_id: Option<String> = row.get("actorId").map_err(|e| store.decode(e))?;
-        let actor_name: Option<String> = row.get("actorName").map_err(|e| store.decode(e))?;
+        let actor_id: Option<String> = entry["userId"].as_str().map(str::to_owned);
+        let actor_name = super::ActorName::from_row(&row).map_err(|e| store.decode(e))?;
         let audits: Vec<Value> = row.get("audits").map_err(|e| store.decode(e))?;
         let supersedes: Vec<String> = row.get("supersedes").map_err(|e| store.decode(e))?;
         decisions.push(Decision {
@@ -102,10 +102,10 @@ pub async fn lineage(
 pub struct Decision {
     /// The entry.
     pub entry: Value,
-    /// Actor id.
+    /// Actor id, as the (hashed) entry records it.
     pub actor_id: Option<String>,
-    /// Actor display name now.
-    pub actor_name: Option<String>,
+    /// The actor's display name now.
+    pub actor_name: super::ActorName,
     /// Audited entities `{type, id, label}`.
     pub audits: Vec<Value>,
     /// Entry ids this one supersedes.
@@ -149,7 +149,7 @@ fn decision_node(d: &Decision, in_force: &InForce) -> LineageNode {
             "reason": d.entry["reason"],
             "source": d.entry["source"],
             "policyVersion": d.entry["policyVersion"],
-            "actor": {"userId": d.actor_id, "displayName": d.actor_name},
+            "actor": {"userId": d.actor_id, "displayName": d.actor_name.display_name, "erased": d.actor_name.erased},
             "supersedes": d.supersedes,
             "inForce": {"activeConstraints": active, "licenseDecisions": in_force.licenses},
         }),
@@ -162,7 +162,7 @@ pub fn build(decisions: Vec<Decision>) -> Lineage {
     let mut nodes = Vec::new();
     let mut edges = Vec::new();
     let mut entities: BTreeMap<String, Value> = BTreeMap::new();
-    let mut actors: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut actors: BTreeMap<String, super::ActorName> = BTreeMap::new();
     let mut in_force = InForce::default();
     for d in decisions {
         let id = d.entry["id"].as_str().unwrap_or_default().to_owned();
@@ -194,7 +194,7 @@ pub fn build(decisions: Vec<Decision>) -> Lineage {
             });
         }
         if let Some(actor) = d.actor_id {
-            actors.entry(actor.clone()).or_insert(d.actor_name);
+            actors.entry(actor.clone()).or_insert(d.actor_name.clone());
             edges.push(LineageEdge {
                 from: id.clone(),
                 to: actor,
@@ -220,7 +220,7 @@ pub fn build(decisions: Vec<Decision>) -> Lineage {
         nodes.push(LineageNode {
             id,
             kind: "actor",
-            data: json!({"displayName": name}),
+            data: json!({"displayName": name.display_name, "erased": name.erased}),
         });
     }
     let mermaid = mermaid(&nodes, &edges);
@@ -314,7 +314,10 @@ mod tests {
             entry: json!({"id": id, "operation": op, "entityType": entity_type, "entityId": entity,
                           "newStatus": status, "timestamp": id, "category": "x", "changes": "{}"}),
             actor_id: Some("alice".into()),
-            actor_name: Some("Alice".into()),
+            actor_name: super::super::ActorName {
+                display_name: Some("Alice".into()),
+                erased: false,
+            },
             audits: vec![json!({"type": entity_type, "id": entity, "label": entity})],
             supersedes: supersedes.iter().map(|s| (*s).to_owned()).collect(),
         }

@@ -30,7 +30,7 @@ pub enum Scope {
     All,
     /// Entries that `AUDITS` one entity (as primary or related entity).
     Entity(EntityType, String),
-    /// Entries `PERFORMED_BY` one user.
+    /// Entries whose (hashed) `userId` names one user.
     Actor(String),
 }
 
@@ -41,7 +41,7 @@ impl Scope {
             Self::Entity(..) => {
                 "MATCH (x:Governed {id: $scopeId})<-[:AUDITS]-(e:AuditLog)\nWHERE $scopeType IN labels(x)\nWITH e"
             }
-            Self::Actor(_) => "MATCH (:User {id: $scopeId})<-[:PERFORMED_BY]-(e:AuditLog)\nWITH e",
+            Self::Actor(_) => "MATCH (e:AuditLog)\nWHERE e.userId = $scopeId\nWITH e",
         }
     }
 }
@@ -282,9 +282,9 @@ pub async fn page(store: &Store, request: &PageRequest) -> Result<Page, StoreErr
     let mut entries = Vec::new();
     while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
         let entry: Value = row.get("entry").map_err(|e| store.decode(e))?;
-        let actor: Option<String> = row.get("actorName").map_err(|e| store.decode(e))?;
+        let actor = ActorName::from_row(&row).map_err(|e| store.decode(e))?;
         let audits: Value = row.get("audits").map_err(|e| store.decode(e))?;
-        entries.push(entry_view(entry, actor.as_deref(), audits));
+        entries.push(entry_view(entry, &actor, audits));
     }
     let next_cursor = (entries.len() == usize::try_from(limit).unwrap_or(0))
         .then(|| entries.last())
@@ -303,10 +303,32 @@ pub async fn page(store: &Store, request: &PageRequest) -> Result<Page, StoreErr
     })
 }
 
-/// The API form of a stored entry: `changes` parsed, the actor's display name resolved
-/// now through `PERFORMED_BY` (never stored on the entry), the audited entities listed.
+/// What a view shows of an entry's actor besides the id the entry itself records: the
+/// display name the `User` node with that id holds now (never copied onto an entry),
+/// and whether its personal data was erased.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActorName {
+    /// The display name now (`None` when never given or erased).
+    pub display_name: Option<String>,
+    /// True once the user's personal data was erased.
+    pub erased: bool,
+}
+
+impl ActorName {
+    /// From a row's `actorName` and `actorErased` columns.
+    pub fn from_row(row: &neo4rs::Row) -> Result<Self, neo4rs::DeError> {
+        Ok(Self {
+            display_name: row.get("actorName")?,
+            erased: row.get::<Option<bool>>("actorErased")?.unwrap_or(false),
+        })
+    }
+}
+
+/// The API form of a stored entry: `changes` parsed, the actor named by the entry's own
+/// `userId` with its display name resolved now, the audited entities listed.
 #[must_use]
-pub fn entry_view(mut entry: Value, actor_name: Option<&str>, audits: Value) -> Value {
+pub fn entry_view(mut entry: Value, actor: &ActorName, audits: Value) -> Value {
     if let Some(map) = entry.as_object_mut() {
         if let Some(Value::String(text)) = map.get("changes")
             && let Ok(parsed) = serde_json::from_str::<Value>(text)
@@ -316,7 +338,7 @@ pub fn entry_view(mut entry: Value, actor_name: Option<&str>, audits: Value) -> 
         let user_id = map.get("userId").cloned().unwrap_or(Value::Null);
         map.insert(
             "actor".into(),
-            json!({ "userId": user_id, "displayName": actor_name }),
+            json!({ "userId": user_id, "displayName": actor.display_name, "erased": actor.erased }),
         );
         map.insert("audits".into(), audits);
     }

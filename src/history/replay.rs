@@ -44,7 +44,7 @@ pub fn governed_fields(entity_type: EntityType) -> &'static [&'static str] {
             "migrationTargetId",
             "approvedRanges",
         ],
-        EntityType::User => &["teams", "stewardOf"],
+        EntityType::User => &["teams", "stewardOf", "erased"],
         EntityType::Version | EntityType::ChangeRequest => &[],
     }
 }

@@ -44,6 +44,10 @@ pub const NOT_AUDITED: &[(&str, &str)] = &[
         "operational data changed by automated ingest",
     ),
     (
+        "a token subject's first sign-in",
+        "creates the User its internal id belongs to; the subject is personal data and never enters an entry (the user's entries name it by id; REGISTER_USER, which registers a subject ahead of sign-in, is audited)",
+    ),
+    (
         "reads of governed state",
         "only reads of audit data are restricted; denied ones are recorded",
     ),

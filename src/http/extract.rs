@@ -1,15 +1,16 @@
 //! Extractors whose rejections are problem+json: `Path`, `Query`, `Authenticated`
 //! (verifies the bearer token) and `AuditReader` (superuser only, denials recorded).
 
-use axum::extract::FromRequestParts;
 use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams};
 use axum::http::{header, request::Parts};
 use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::problem::{ApiError, FieldError};
 use crate::auth::{AuthError, Principal};
-use crate::domain::Role;
+use crate::domain::{EntityType, Operation, Role, UserId, text};
+use crate::governance::{Actor, Context, Target, definition};
 use crate::metrics::ReasonLabels;
 
 /// Whether a request's `Content-Type` is JSON (`application/json` or `*+json`).
@@ -126,13 +127,16 @@ impl FromRequestParts<AppState> for Authenticated {
     }
 }
 
-/// An authenticated caller as the governor sees it: the actor and the request's
-/// context (its correlation id).
+/// An authenticated caller as the governor sees it: the actor (its subject resolved
+/// to its internal user id), the request's context (its correlation id) and what the
+/// request is about (its route, and the entity its path names).
 pub struct Caller {
     /// The actor.
-    pub actor: crate::governance::Actor,
+    pub actor: Actor,
     /// The request context.
-    pub context: crate::governance::Context,
+    pub context: Context,
+    /// What the request is about, for the entry it may cause (a refusal, an export).
+    pub target: Target,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -143,21 +147,68 @@ impl FromRequestParts<AppState> for Caller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let Authenticated(principal) = Authenticated::from_request_parts(parts, state).await?;
-        let correlation_id = parts
-            .extensions
-            .get::<super::middleware::CorrelationId>()
-            .map(|c| c.0.clone())
-            .unwrap_or_default();
+        let actor = state
+            .governor
+            .actor(principal)
+            .await
+            .map_err(super::governed::to_api_error)?;
         Ok(Self {
-            actor: crate::governance::Actor::new(principal),
-            context: crate::governance::Context::new(correlation_id),
+            actor,
+            context: Context::new(correlation_id(parts)),
+            target: target(parts).await,
         })
     }
 }
 
+/// The request's correlation id (set by the correlation middleware).
+pub fn correlation_id(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<super::middleware::CorrelationId>()
+        .map(|c| c.0.clone())
+        .unwrap_or_default()
+}
+
+/// What a read or export request is about: `METHOD /route/template`, and the entity
+/// its path names (`{type}/{id}`, or the user of `/v1/users/{id}/...`) when the id is
+/// well-formed and safe to record.
+async fn target(parts: &mut Parts) -> Target {
+    let route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map(|p| format!("{} {}", parts.method, p.as_str()));
+    let params = RawPathParams::from_request_parts(parts, &())
+        .await
+        .map(|p| {
+            p.iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        })
+        .unwrap_or_default();
+    let entity_type = match params.get("type") {
+        Some(text) => text.parse::<EntityType>().ok(),
+        None if route
+            .as_deref()
+            .is_some_and(|r| r.contains("/v1/users/{id}")) =>
+        {
+            Some(EntityType::User)
+        }
+        None => None,
+    };
+    let entity = entity_type.zip(params.get("id")).and_then(|(t, id)| {
+        let well_formed = if t == EntityType::User {
+            UserId::parse(id).is_ok()
+        } else {
+            uuid::Uuid::parse_str(id).is_ok()
+        };
+        (well_formed && text::check(id).is_ok()).then(|| (t, id.clone()))
+    });
+    Target { entity, route }
+}
+
 /// A caller allowed to read audit data (role `superuser`). Anyone else with a valid
 /// token gets 403, and the attempt is recorded as a `READ_AUDIT` entry with outcome
-/// DENIED (rate-limited per caller).
+/// DENIED naming the route and entity it asked for (rate-limited per caller).
 #[derive(Debug, Clone)]
 pub struct AuditReader(pub Principal);
 
@@ -168,10 +219,19 @@ impl FromRequestParts<AppState> for AuditReader {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let Caller { actor, context } = Caller::from_request_parts(parts, state).await?;
+        let Authenticated(principal) = Authenticated::from_request_parts(parts, state).await?;
+        if principal.has_any(definition(Operation::ReadAudit).roles) {
+            return Ok(Self(principal));
+        }
+        // Only a refusal needs the actor: it is recorded.
+        let Caller {
+            actor,
+            context,
+            target,
+        } = Caller::from_request_parts(parts, state).await?;
         state
             .governor
-            .authorize(&actor, crate::domain::Operation::ReadAudit, None, &context)
+            .authorize(&actor, Operation::ReadAudit, &target, &context)
             .await
             .map_err(super::governed::to_api_error)?;
         Ok(Self(actor.principal().clone()))

@@ -11,13 +11,12 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
 use super::AppState;
-use super::extract::{Authenticated, has_json_content_type};
-use super::middleware::CorrelationId;
+use super::extract::{Authenticated, correlation_id, has_json_content_type};
 use super::problem::{ApiError, FieldError};
 use crate::governance::catalog::Route;
 use crate::governance::input::{Invalid, PathParams};
 use crate::governance::{
-    Actor, Answer, Command, Context, Definition, GovernanceError, Idempotency, Rejection,
+    Actor, Answer, Command, Context, Definition, GovernanceError, Idempotency, Rejection, Target,
 };
 
 /// Header naming an idempotency key.
@@ -41,11 +40,8 @@ impl FromRequest<AppState> for Governed {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = request.into_parts();
         let caller = Authenticated::from_request_parts(&mut parts, state).await?;
-        let correlation_id = parts
-            .extensions
-            .get::<CorrelationId>()
-            .map(|c| c.0.clone())
-            .unwrap_or_default();
+        let correlation_id = correlation_id(&parts);
+        let actor = state.governor.actor(caller.0).await.map_err(to_api_error)?;
         let if_match = if_match(&parts.headers)?;
         let key = idempotency_key(&parts.headers)?;
         let json = has_json_content_type(&parts.headers);
@@ -71,7 +67,7 @@ impl FromRequest<AppState> for Governed {
             }
         });
         Ok(Self {
-            actor: Actor::new(caller.0),
+            actor,
             context: Context {
                 if_match,
                 idempotency,
@@ -113,14 +109,18 @@ pub async fn serve_governed(
             .iter()
             .map(|(name, value)| (name.to_owned(), value.to_owned())),
     );
-    let target = (route.target)(&params).map_err(invalid)?;
+    let target = Target::entity(
+        definition.denied_as,
+        (route.target)(&params).map_err(invalid)?,
+    )
+    .via(format!("{} {}", route.method.as_str(), route.path));
     let mut governed = Governed::from_request(Request::from_parts(parts, body), &state).await?;
     state
         .governor
         .authorize(
             &governed.actor,
             definition.operation,
-            target,
+            &target,
             &governed.context,
         )
         .await
@@ -234,6 +234,10 @@ pub fn to_api_error(error: GovernanceError) -> ApiError {
             ApiError::Validation(vec![FieldError::new(field, message)])
         }
         GovernanceError::Store(e) => ApiError::Store(e),
+        GovernanceError::StaleActor => ApiError::Conflict(vec![FieldError::new(
+            "actor",
+            "the caller's identity changed while the request ran; retry",
+        )]),
     }
 }
 

@@ -486,6 +486,7 @@ async fn get_export(
         .record_export(
             &caller.actor,
             &caller.context,
+            &caller.target,
             &details,
             AuditLogId::from(uuid::Uuid::now_v7()),
         )
@@ -514,7 +515,7 @@ async fn get_packet(
         .authorize(
             &caller.actor,
             Operation::Export,
-            Some(id.clone()),
+            &caller.target,
             &caller.context,
         )
         .await
@@ -529,7 +530,7 @@ async fn get_packet(
     let entry_id = AuditLogId::from(uuid::Uuid::now_v7());
     let request = crate::export::packet::ExportRequest {
         exporter: crate::export::packet::Exporter {
-            user_id: principal.subject.to_string(),
+            user_id: caller.actor.id().to_string(),
             roles: principal.roles.iter().map(ToString::to_string).collect(),
         },
         export_entry_id: entry_id.to_string(),
@@ -553,7 +554,13 @@ async fn get_packet(
         } }),
     );
     governor
-        .record_export(&caller.actor, &caller.context, &details, entry_id)
+        .record_export(
+            &caller.actor,
+            &caller.context,
+            &caller.target,
+            &details,
+            entry_id,
+        )
         .await
         .map_err(super::governed::to_api_error)?;
     let file = format!(
@@ -605,11 +612,7 @@ async fn get_audit_log(
         .await?
         .ok_or(ApiError::NotFound("audit log entry"))?;
     let entry: Value = row.get("entry").map_err(|e| store.decode(e))?;
-    let actor: Option<String> = row.get("actorName").map_err(|e| store.decode(e))?;
+    let actor = history::ActorName::from_row(&row).map_err(|e| store.decode(e))?;
     let audits: Value = row.get("audits").map_err(|e| store.decode(e))?;
-    Ok(axum::Json(history::entry_view(
-        entry,
-        actor.as_deref(),
-        audits,
-    )))
+    Ok(axum::Json(history::entry_view(entry, &actor, audits)))
 }

@@ -88,6 +88,14 @@ pub struct RouteDoc {
     pub route: fn() -> axum::routing::MethodRouter<AppState>,
 }
 
+/// Largest request head (start line and headers) hyper reads before answering a bare
+/// 431 itself; govtrail's own, smaller `max_header_bytes` answers with a problem first.
+pub const HYPER_MAX_HEAD_BYTES: usize = 1024 * 1024;
+/// Most headers hyper accepts in one request before answering a bare 431.
+pub const HYPER_MAX_HEADERS: usize = 500;
+/// Most headers govtrail accepts (answered 431 problem+json above it).
+pub const MAX_HEADERS: usize = 100;
+
 /// Every read route, by module.
 pub fn read_routes() -> impl Iterator<Item = &'static RouteDoc> {
     ops::ROUTES
@@ -118,7 +126,15 @@ pub fn router(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(SetSensitiveRequestHeadersLayer::new([
                     header::AUTHORIZATION,
+                    header::COOKIE,
                 ]))
+                .layer(axum::middleware::from_fn_with_state(
+                    (
+                        state.settings.max_header_bytes,
+                        state.settings.max_uri_bytes,
+                    ),
+                    problem::request_head_limits,
+                ))
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(axum::middleware::from_fn(middleware::correlation_id))
@@ -196,6 +212,7 @@ impl App {
             .await?;
         let applied = migrator.run(&store).await?;
         tracing::info!(applied = ?applied, "schema is current");
+        crate::store::name_keys::backfill(&store).await?;
         let listener = TcpListener::bind(settings.listen_addr)
             .await
             .map_err(|source| StartError::Bind {
@@ -268,13 +285,60 @@ impl App {
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
+    ///
+    /// Connections are served by hyper with explicit limits: a request head may take up
+    /// to [`HYPER_MAX_HEAD_BYTES`] and [`HYPER_MAX_HEADERS`] headers before hyper itself
+    /// answers a bare 431; within those, govtrail's own limits
+    /// (`max_header_bytes`, `max_uri_bytes`) answer 431 and 414 as problem+json.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+        use hyper_util::server::conn::auto::Builder;
+        use hyper_util::service::TowerToHyperService;
+
+        let mut builder = Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(std::time::Duration::from_secs(30))
+            .max_buf_size(HYPER_MAX_HEAD_BYTES)
+            .max_headers(HYPER_MAX_HEADERS);
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let service = TowerToHyperService::new(self.router);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    let stream = match accepted {
+                        Ok((stream, _)) => stream,
+                        Err(e) => {
+                            // Out of file descriptors and the like: back off, keep serving.
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    if let Err(e) = stream.set_nodelay(true) {
+                        tracing::debug!(error = %e, "TCP_NODELAY");
+                    }
+                    let connection = builder
+                        .serve_connection_with_upgrades(TokioIo::new(stream), service.clone())
+                        .into_owned();
+                    let connection = graceful.watch(connection);
+                    tokio::spawn(async move {
+                        if let Err(e) = connection.await {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        }
+                    });
+                }
+                () = &mut shutdown => break,
+            }
+        }
+        drop(self.listener);
+        graceful.shutdown().await;
+        Ok(())
     }
 }
 

@@ -319,6 +319,47 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
     internal()
 }
 
+/// Refuses, before anything else runs, a request whose URI is longer than `max_uri`
+/// bytes (414) or whose headers take more than `max_headers` bytes or number more than
+/// [`super::MAX_HEADERS`] (431), with a problem document.
+pub async fn request_head_limits(
+    axum::extract::State((max_headers, max_uri)): axum::extract::State<(usize, usize)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let uri = request.uri().to_string().len();
+    if uri > max_uri {
+        return problem(
+            StatusCode::URI_TOO_LONG,
+            "uri-too-long",
+            "URI too long",
+            Some(format!(
+                "the request URI is {uri} bytes; at most {max_uri} are accepted"
+            )),
+            &[],
+        );
+    }
+    let headers = request.headers();
+    let bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if bytes > max_headers || headers.len() > super::MAX_HEADERS {
+        return problem(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "header-fields-too-large",
+            "Request header fields too large",
+            Some(format!(
+                "the request headers take {bytes} bytes in {} fields; at most {max_headers} bytes and {} fields are accepted",
+                headers.len(),
+                super::MAX_HEADERS
+            )),
+            &[],
+        );
+    }
+    next.run(request).await
+}
+
 /// Last-resort middleware: any error response that is not already a problem (405 from
 /// the router, 413 from the body limit, the timeout's 503, ...) gets a problem body,
 /// keeping its status and headers such as `Allow`.

@@ -82,6 +82,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         "0008_seal_queue_order.cypher",
         include_str!("../../cypher/schema/0008_seal_queue_order.cypher"),
     ),
+    (
+        "0009_user_subjects_and_name_keys.cypher",
+        include_str!("../../cypher/schema/0009_user_subjects_and_name_keys.cypher"),
+    ),
 ];
 
 const MIGRATIONS_APPLIED: &str = include_str!("../../cypher/migrations_applied.cypher");

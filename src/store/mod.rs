@@ -2,6 +2,7 @@
 //! Every other module reaches Neo4j through a [`Store`].
 
 pub mod migrations;
+pub mod name_keys;
 
 use std::time::Duration;
 

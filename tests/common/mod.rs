@@ -386,6 +386,69 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// The internal user id the token's subject maps to (`GET /v1/me`); resolving it
+    /// creates the user on first sight, as any request does.
+    pub async fn user_id(&self, token: &str) -> String {
+        let me = self.send("GET", "/v1/me", token, None, &[]).await;
+        assert_eq!(me.status, 200, "GET /v1/me: {}", me.body);
+        me.body["userId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no userId in {}", me.body))
+            .to_owned()
+    }
+
+    /// Registers `subject` as a user (`POST /v1/users`, as a fresh governance admin)
+    /// and returns its internal id.
+    pub async fn register(&self, subject: &str) -> String {
+        let (_, admin) = token_for(&["governance-admin"]);
+        let r = self
+            .send(
+                "POST",
+                "/v1/users",
+                &admin,
+                Some(json!({"subject": subject})),
+                &[],
+            )
+            .await;
+        assert!(
+            r.status == 201 || r.status == 200,
+            "POST /v1/users: {} {}",
+            r.status,
+            r.body
+        );
+        r.body["entity"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no id in {}", r.body))
+            .to_owned()
+    }
+
+    /// A fresh caller with `roles`: its internal user id and its token.
+    pub async fn caller(&self, roles: &[&str]) -> (String, String) {
+        let (_, token) = token_for(roles);
+        (self.user_id(&token).await, token)
+    }
+
+    /// Makes sure users with these internal ids exist, as if each had signed in once
+    /// (test setup for tests about something else than identity; no entry, as for a
+    /// real first sign-in).
+    pub async fn users(&self, ids: &[String]) {
+        self.query_column(
+            "UNWIND $ids AS id MERGE (u:User {id: id}) \
+             ON CREATE SET u:Governed, u.subject = 'fixture:' + id, u.version = 1 \
+             RETURN count(u) AS n",
+            json!({ "ids": ids }),
+            "n",
+        )
+        .await;
+    }
+
+    /// A fresh registered user who has never signed in: its internal id.
+    pub async fn fresh_user(&self) -> String {
+        self.register(&unique("member")).await
+    }
+}
+
 /// A concrete path for a route template: `{spdx_id}` becomes a real SPDX id,
 /// `{user_id}` a subject, `{type}` a governed type, any other parameter a fresh UUID.
 pub fn concrete(template: &str) -> String {
@@ -393,7 +456,7 @@ pub fn concrete(template: &str) -> String {
         .split('/')
         .map(|part| match part {
             "{spdx_id}" => "MIT".to_owned(),
-            "{user_id}" => "route-probe".to_owned(),
+            "{user_id}" => uuid::Uuid::new_v4().to_string(),
             "{type}" => "Team".to_owned(),
             p if p.starts_with('{') => uuid::Uuid::new_v4().to_string(),
             p => p.to_owned(),

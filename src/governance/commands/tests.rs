@@ -2,8 +2,12 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::domain::AuditLogId;
+use crate::domain::{
+    AuditLogId, RelType, Subject, SystemId, TeamId, TechnologyId, UserId, VersionConstraintId,
+    team_approval_id,
+};
 use crate::governance::command::Command;
+use crate::governance::plan::Decision;
 use crate::governance::plan::Plan;
 
 /// Decides `command` from `s` the way the governor does: under its own operation.
@@ -93,24 +97,97 @@ fn a_missing_constraint_is_not_found() {
 }
 
 #[test]
-fn adding_a_member_audits_the_user_and_creates_it_when_unknown() {
+fn adding_a_member_audits_the_user_and_needs_it_to_exist() {
     let team = TeamId::new();
-    let s = Snapshot::with_nodes(vec![node(
+    let user = UserId::fresh();
+    let team_node = node(
         EntityType::Team,
         json!({"id": team.to_string(), "name": "core", "version": 1}),
-    )]);
-    let user = UserId::parse("u-1").unwrap_or_else(|_| panic!("id"));
-    let cmd = Command::AddTeamMember(TeamMembership { team, user });
+    );
+    let cmd = Command::AddTeamMember(TeamMembership {
+        team,
+        user: user.clone(),
+    });
+    let unknown = Snapshot::with_nodes(vec![team_node.clone()]);
+    assert!(matches!(
+        decide(&cmd, &unknown, &stamp()),
+        Err(Rejection::NotFound {
+            field: "userId",
+            ..
+        })
+    ));
+    let erased = Snapshot::with_nodes(vec![
+        team_node.clone(),
+        node(
+            EntityType::User,
+            json!({"id": user.to_string(), "erased": true, "version": 2}),
+        ),
+    ]);
+    assert!(matches!(
+        decide(&cmd, &erased, &stamp()),
+        Err(Rejection::Conflict {
+            field: "userId",
+            ..
+        })
+    ));
+    let s = Snapshot::with_nodes(vec![
+        team_node,
+        node(
+            EntityType::User,
+            json!({"id": user.to_string(), "version": 1}),
+        ),
+    ]);
     let plan = apply(decide(&cmd, &s, &stamp()));
     assert_eq!(plan.related.len(), 1);
     assert_eq!(plan.related[0].entity_type, EntityType::User);
-    assert_eq!(plan.effects.creates.len(), 1);
+    assert!(plan.effects.creates.is_empty());
     assert_eq!(plan.effects.rel_adds.len(), 1);
     assert_eq!(
         plan.changes["members"],
-        json!({"added": ["u-1"], "removed": []})
+        json!({"added": [user.to_string()], "removed": []})
     );
     assert_eq!(plan.version, 2);
+}
+
+#[test]
+fn registering_a_subject_records_no_subject_and_a_known_one_changes_nothing() {
+    let subject = Subject::parse("mallory@example.com").unwrap_or_else(|e| panic!("{e}"));
+    let cmd = Command::RegisterUser(RegisterUser {
+        id: UserId::fresh(),
+        subject: subject.clone(),
+    });
+    let plan = apply(decide(&cmd, &Snapshot::default(), &stamp()));
+    assert_eq!(
+        plan.effects.creates[0].props["subject"],
+        json!(subject.as_str())
+    );
+    assert!(!format!("{:?}{}", plan.changes, plan.primary.label).contains("mallory"));
+    let known = Snapshot::from_rows(vec![], vec![], None, Some("u-9".into()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let Ok(Decision::NoOp(noop)) = decide(&cmd, &known, &stamp()) else {
+        panic!("a known subject is a no-op")
+    };
+    assert_eq!(noop.primary.id, "u-9");
+}
+
+#[test]
+fn erasing_a_user_removes_subject_name_and_email_but_not_its_id() {
+    let user = UserId::fresh();
+    let s = Snapshot::with_nodes(vec![node(
+        EntityType::User,
+        json!({"id": user.to_string(), "subject": "ann@example.com", "displayName": "Ann",
+               "email": "ann@example.com", "version": 3}),
+    )]);
+    let cmd = Command::EraseUserPii(EraseUserPii { id: user.clone() });
+    let plan = apply(decide(&cmd, &s, &stamp()));
+    let set = &plan.effects.updates[0].set;
+    for key in ["subject", "displayName", "email"] {
+        assert_eq!(set[key], Value::Null, "{key}");
+    }
+    assert_eq!(set["erased"], json!(true));
+    assert_eq!(plan.primary.id, user.to_string());
+    assert_eq!(plan.changes.keys().collect::<Vec<_>>(), vec!["erased"]);
+    assert!(!format!("{:?}", plan.changes).contains("ann"));
 }
 
 #[test]

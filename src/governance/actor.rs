@@ -1,0 +1,119 @@
+//! Who acts. A verified [`Principal`] becomes an [`Actor`] once its token subject is
+//! mapped to the internal user id entries name it by; [`Identities`] keeps that map,
+//! creating the `User` (with a fresh random id) the first time a subject is seen.
+//! The subject, display name and email live only on the `User` node.
+
+use std::sync::Arc;
+
+use neo4rs::query;
+use quick_cache::sync::Cache;
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+
+use crate::audit::ActorFacts;
+use crate::auth::Principal;
+use crate::domain::{Subject, UserId};
+use crate::store::{Store, StoreError};
+
+const USER_RESOLVE: &str = include_str!("../../cypher/user_resolve.cypher");
+
+/// Subjects whose user id is remembered per replica.
+const CACHED_SUBJECTS: usize = 10_000;
+
+/// The authenticated caller of a governed command: its internal user id and the
+/// principal its token proved. Only [`Identities::resolve`] makes one, from a
+/// [`Principal`] only the token verifier makes, so no write is reachable without both.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    id: UserId,
+    principal: Principal,
+}
+
+impl Actor {
+    /// The internal user id entries name this actor by.
+    #[must_use]
+    pub fn id(&self) -> &UserId {
+        &self.id
+    }
+
+    /// The principal.
+    #[must_use]
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// Ids and roles, as an entry records them (never a subject, name or email).
+    pub(super) fn facts(&self) -> ActorFacts {
+        ActorFacts {
+            user_id: self.id.to_string(),
+            roles: self.principal.roles.iter().copied().collect(),
+            source: self.principal.source,
+            auth_method: self.principal.auth_method.to_string(),
+        }
+    }
+
+    /// What the write statements need to find and refresh the `User` node.
+    pub(super) fn params(&self) -> Value {
+        json!({
+            "id": self.id.as_str(),
+            "subject": self.principal.subject.as_str(),
+            "displayName": self.principal.display_name,
+            "email": self.principal.email.as_ref().map(|e| e.expose_secret().to_owned()),
+        })
+    }
+}
+
+/// Maps token subjects to internal user ids.
+#[derive(Clone)]
+pub struct Identities {
+    store: Store,
+    cache: Arc<Cache<Subject, UserId>>,
+}
+
+impl Identities {
+    /// A map over `store`, remembering recent subjects.
+    #[must_use]
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            cache: Arc::new(Cache::new(CACHED_SUBJECTS)),
+        }
+    }
+
+    /// The actor `principal` is: its subject's user id, from the cache or (one round
+    /// trip) from Neo4j, where a subject seen for the first time gets its `User`.
+    pub async fn resolve(&self, principal: Principal) -> Result<Actor, StoreError> {
+        if let Some(id) = self.cache.get(&principal.subject) {
+            return Ok(Actor { id, principal });
+        }
+        let statement = query(USER_RESOLVE)
+            .param("subject", principal.subject.as_str())
+            .param("id", UserId::fresh().as_str());
+        let mut rows = self
+            .store
+            .graph()
+            .execute(statement)
+            .await
+            .map_err(|e| self.store.error(e))?;
+        let row = rows
+            .next()
+            .await
+            .map_err(|e| self.store.error(e))?
+            .ok_or_else(|| self.store.decode("user resolution returned no row"))?;
+        let id: String = row.get("id").map_err(|e| self.store.decode(e))?;
+        let id = UserId::parse(&id).map_err(|e| self.store.decode(e))?;
+        self.cache.insert(principal.subject.clone(), id.clone());
+        Ok(Actor { id, principal })
+    }
+
+    /// Forgets `subject` (its user was erased, or another replica says the mapping
+    /// moved): the next request resolves it again.
+    pub fn forget(&self, subject: &Subject) {
+        self.cache.remove(subject);
+    }
+
+    /// Forgets every subject mapped to `id` (after the user's erasure here).
+    pub fn forget_user(&self, id: &UserId) {
+        self.cache.retain(|_, v| v != id);
+    }
+}

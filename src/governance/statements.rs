@@ -1,0 +1,210 @@
+//! The Cypher statements of a governed transaction: the locked read, the chain heads
+//! of entities reached through relationships, and the write of effects, entry and
+//! idempotency record.
+
+use neo4rs::{Txn, query};
+use serde_json::{Value, json};
+
+use super::GovernanceError;
+use super::actor::Actor;
+use super::plan::{self, Plan};
+use super::snapshot::{Snapshot, Targets};
+use crate::audit::AuditEntry;
+use crate::store::{Store, StoreError};
+
+const GOVERNED_READ: &str = include_str!("../../cypher/governed_read.cypher");
+const GOVERNED_WRITE: &str = include_str!("../../cypher/governed_write.cypher");
+const IDEMPOTENCY_STORE: &str = include_str!("../../cypher/idempotency_store.cypher");
+const INJECTED_FAILURE: &str = include_str!("../../cypher/injected_failure.cypher");
+
+pub(super) fn to_bolt(value: Value) -> neo4rs::BoltType {
+    neo4rs::BoltType::try_from(value).unwrap_or(neo4rs::BoltType::Null(neo4rs::BoltNull))
+}
+
+pub(super) async fn read_snapshot(
+    store: &Store,
+    txn: &mut Txn,
+    targets: &Targets,
+    idem: Option<&str>,
+) -> Result<Snapshot, GovernanceError> {
+    let mut ids = targets.ids.clone();
+    ids.sort();
+    ids.dedup();
+    let rels: Vec<Value> = targets
+        .rels
+        .iter()
+        .map(|(id, rel, out)| json!({"id": id, "type": rel.as_str(), "dir": if *out { "OUT" } else { "IN" }}))
+        .collect();
+    let mut stream = txn
+        .execute(
+            query(GOVERNED_READ)
+                .param("ids", ids)
+                .param("rels", to_bolt(Value::Array(rels)))
+                .param("idem", idem.map(str::to_owned))
+                .param("subject", targets.subject.clone()),
+        )
+        .await
+        .map_err(|e| store.error(e))?;
+    let row = single_row(store, txn, &mut stream)
+        .await?
+        .ok_or_else(|| store.decode("governed read returned no row"))?;
+    let nodes: Vec<Value> = row.get("nodes").map_err(|e| store.decode(e))?;
+    let rels: Vec<Value> = row.get("rels").map_err(|e| store.decode(e))?;
+    let idem: Option<Value> = row.get("idem").map_err(|e| store.decode(e))?;
+    let subject_user: Option<String> = row.get("subjectUser").map_err(|e| store.decode(e))?;
+    Snapshot::from_rows(nodes, rels, idem, subject_user)
+        .map_err(|e| store.record(StoreError::Decode(e)).into())
+}
+
+pub(super) async fn write_plan(
+    store: &Store,
+    txn: &mut Txn,
+    plan: &Plan,
+    entry: &AuditEntry,
+    actor: &Actor,
+    snapshot: &Snapshot,
+    idem: Value,
+) -> Result<(), GovernanceError> {
+    let effects = &plan.effects;
+    let creates: Vec<Value> = effects
+        .creates
+        .iter()
+        .map(|c| json!({"label": c.entity_type.label(), "props": c.props}))
+        .collect();
+    let updates: Vec<Value> = effects
+        .updates
+        .iter()
+        .map(|u| json!({"id": u.id, "set": u.set}))
+        .collect();
+    let rel = |r: &plan::RelChange| json!({"type": r.rel.as_str(), "from": r.from, "to": r.to});
+    let mut audits: Vec<String> = vec![plan.primary.id.clone()];
+    audits.extend(plan.related.iter().map(|r| r.id.clone()));
+    let unlock: Vec<String> = snapshot_ids(snapshot);
+    let entry_params = entry.to_params().map_err(|e| store.decode(e))?;
+    let mut stream = txn
+        .execute(
+            query(GOVERNED_WRITE)
+                .param("creates", to_bolt(Value::Array(creates)))
+                .param("updates", to_bolt(Value::Array(updates)))
+                .param("unlock", unlock)
+                .param(
+                    "relAdds",
+                    to_bolt(Value::Array(effects.rel_adds.iter().map(rel).collect())),
+                )
+                .param(
+                    "relRemoves",
+                    to_bolt(Value::Array(effects.rel_removes.iter().map(rel).collect())),
+                )
+                .param("actor", to_bolt(actor.params()))
+                .param("entry", to_bolt(entry_params))
+                .param("audits", audits.clone())
+                .param("supersedes", plan.supersedes.clone())
+                .param("idem", to_bolt(idem)),
+        )
+        .await
+        .map_err(|e| store.error(e))?;
+    // No row: the actor's user no longer has the actor's subject (erased, or mapped
+    // anew), and the statement wrote nothing.
+    let row = single_row(store, txn, &mut stream)
+        .await?
+        .ok_or(GovernanceError::StaleActor)?;
+    let audited: i64 = row.get("audited").unwrap_or(-1);
+    let superseded: i64 = row.get("superseded").unwrap_or(-1);
+    let want_audited = i64::try_from(audits.len()).unwrap_or(i64::MAX);
+    let want_superseded = i64::try_from(plan.supersedes.len()).unwrap_or(i64::MAX);
+    if audited != want_audited || superseded != want_superseded {
+        // Fail closed: an entry that does not link every touched entity is not written.
+        return Err(store
+            .record(StoreError::Decode(format!(
+                "entry linked {audited}/{want_audited} entities and {superseded}/{want_superseded} superseded entries"
+            )))
+            .into());
+    }
+    Ok(())
+}
+
+/// The first row a statement returns, if any; the stream is drained so the
+/// transaction's connection is ready for the next statement.
+pub(super) async fn single_row(
+    store: &Store,
+    txn: &mut Txn,
+    stream: &mut neo4rs::RowStream,
+) -> Result<Option<neo4rs::Row>, StoreError> {
+    let row = stream
+        .next(txn.handle())
+        .await
+        .map_err(|e| store.error(e))?;
+    while stream
+        .next(txn.handle())
+        .await
+        .map_err(|e| store.error(e))?
+        .is_some()
+    {}
+    Ok(row)
+}
+
+/// Stores the idempotency record of a keyed no-op and removes the lock markers.
+pub(super) async fn remember_noop(
+    store: &Store,
+    txn: &mut Txn,
+    record: Value,
+    snapshot: &Snapshot,
+) -> Result<(), StoreError> {
+    txn.run(
+        query(IDEMPOTENCY_STORE)
+            .param("idem", to_bolt(record))
+            .param("unlock", snapshot_ids(snapshot)),
+    )
+    .await
+    .map_err(|e| store.error(e))
+}
+
+/// Test seam: makes the transaction fail after the entry was written.
+pub(super) async fn inject_failure(
+    store: &Store,
+    txn: &mut Txn,
+    entry: &AuditEntry,
+) -> Result<(), StoreError> {
+    txn.run(query(INJECTED_FAILURE).param("entryId", entry.id.to_string()))
+        .await
+        .map_err(|e| store.error(e))
+}
+
+/// `prevHashes` of the entry `plan` writes: every audited entity's chain head, read
+/// under lock. Entities the command only discovered through a relationship (a
+/// system's previous owner) are locked and read now.
+pub(super) async fn chain_heads(
+    store: &Store,
+    txn: &mut Txn,
+    snapshot: &mut Snapshot,
+    plan: &Plan,
+) -> Result<Vec<String>, GovernanceError> {
+    let created: Vec<&str> = plan
+        .effects
+        .creates
+        .iter()
+        .filter_map(|c| c.props.get("id").and_then(Value::as_str))
+        .collect();
+    let audited: Vec<&str> = std::iter::once(plan.primary.id.as_str())
+        .chain(plan.related.iter().map(|r| r.id.as_str()))
+        .collect();
+    let unread: Vec<String> = audited
+        .iter()
+        .filter(|id| snapshot.node(id).is_none() && !created.contains(id))
+        .map(|id| (*id).to_owned())
+        .collect();
+    if !unread.is_empty() {
+        let extra = Targets {
+            ids: unread,
+            ..Targets::default()
+        };
+        snapshot.absorb(read_snapshot(store, txn, &extra, None).await?);
+    }
+    Ok(crate::audit::hash::prev_hashes(audited.iter().map(|id| {
+        (*id, snapshot.node(id).and_then(|n| n.str("auditHead")))
+    })))
+}
+
+fn snapshot_ids(snapshot: &Snapshot) -> Vec<String> {
+    snapshot.ids().map(str::to_owned).collect()
+}
