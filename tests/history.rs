@@ -768,15 +768,12 @@ async fn a_denied_read_names_the_route_and_the_entity_it_asked_for() {
         assert_eq!(entries.len(), 1, "{route}: {entries:?}");
         let e = &entries[0];
         assert_eq!(e["operation"], "READ_AUDIT");
-        match entity {
-            Some((entity_type, id)) => {
-                assert_eq!(e["entityType"], entity_type, "{route}");
-                assert_eq!(e["entityId"], json!(id), "{route}");
-            }
-            None => {
-                assert!(e.get("entityType").is_none_or(Value::is_null), "{e}");
-                assert!(e.get("entityId").is_none_or(Value::is_null), "{e}");
-            }
+        if let Some((entity_type, id)) = entity {
+            assert_eq!(e["entityType"], entity_type, "{route}");
+            assert_eq!(e["entityId"], json!(id), "{route}");
+        } else {
+            assert!(e.get("entityType").is_none_or(Value::is_null), "{e}");
+            assert!(e.get("entityId").is_none_or(Value::is_null), "{e}");
         }
     }
 }
