@@ -181,7 +181,7 @@ async fn a_packet_verifies_offline_and_every_tampering_fails_with_a_clear_messag
     let mut claims = common::claims(&admin_id, &["governance-admin"]);
     claims["name"] = json!(ADMIN_NAME);
     let admin = common::hs256(&claims, common::TEST_SECRET.as_bytes());
-    let admin_uid = app.user_id(&admin).await;
+    let admin_user = app.user_id(&admin).await;
     let (su_id, su) = app.caller(&["superuser"]).await;
     let (tech, constraint) = scenario(&app, &admin).await;
 
@@ -215,7 +215,7 @@ async fn a_packet_verifies_offline_and_every_tampering_fails_with_a_clear_messag
     let denials = app
         .query_column(
             "MATCH (e:AuditLog {operation: 'EXPORT', outcome: 'DENIED', userId: $u}) RETURN count(e) AS n",
-            json!({"u": admin_uid}),
+            json!({"u": admin_user}),
             "n",
         )
         .await;
