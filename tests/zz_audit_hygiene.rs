@@ -1,7 +1,9 @@
-//! Runs last (test binaries run in name order): scans every `AuditLog` in the test
-//! database — everything the whole suite wrote — for emails, tokens and secrets.
-//! It first makes sure the scan has something to bite on: a change whose reason and
-//! token carry all three.
+//! Runs last (test binaries run in name order): scans every property of every
+//! `AuditLog` in the test database — everything the whole suite wrote: labels, changes,
+//! related entities, prevHashes, routes, user ids — for emails, tokens, credentials and
+//! the personal data of token subjects. It first makes sure the scan has something to
+//! bite on: a caller whose token subject is an email address tries to get personal
+//! data and secrets in through every channel that reaches an entry.
 
 mod common;
 
@@ -9,12 +11,10 @@ use common::{TEST_SECRET, TestApp, claims, hs256};
 use serde_json::{Value, json};
 
 #[tokio::test]
-async fn no_audit_entry_holds_an_email_a_token_or_a_secret() {
+async fn no_audit_entry_holds_an_email_a_token_a_secret_or_a_subject() {
     let app = TestApp::spawn().await;
-    let mut c = claims(
-        &format!("hygiene-{}", uuid::Uuid::new_v4()),
-        &["governance-admin"],
-    );
+    let subject = format!("hygiene.{}@example.org", uuid::Uuid::new_v4().simple());
+    let mut c = claims(&subject, &["governance-admin"]);
     c["email"] = json!("hygiene.owner@example.org");
     c["name"] = json!("Hygiene Owner");
     let token = hs256(&c, TEST_SECRET.as_bytes());
@@ -31,6 +31,44 @@ async fn no_audit_entry_holds_an_email_a_token_or_a_secret() {
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
+    let team = r.body["entity"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    // Every other channel refuses.
+    let attempts = [
+        (
+            "POST",
+            "/v1/teams".to_owned(),
+            Some(json!({"name": "ask mallory@example.com"})),
+        ),
+        (
+            "PUT",
+            format!("/v1/teams/{team}/responsibility-areas"),
+            Some(json!({"responsibilityAreas": [format!("Bearer {token}")]})),
+        ),
+        (
+            "PUT",
+            format!("/v1/teams/{team}/members/mallory%40example.com"),
+            None,
+        ),
+        (
+            "GET",
+            format!("/v1/exports/audit?userId={}", "mallory%40example.com"),
+            None,
+        ),
+    ];
+    let (_, su) = common::token_for(&["superuser"]);
+    for (method, path, body) in attempts {
+        let caller = if method == "GET" { &su } else { &token };
+        let r = app.send(method, &path, caller, body, &[]).await;
+        assert!(
+            r.status == 400 || r.status == 422,
+            "{method} {path} must be refused: {} {}",
+            r.status,
+            r.body
+        );
+    }
 
     let entries = app
         .query_column(
@@ -43,16 +81,18 @@ async fn no_audit_entry_holds_an_email_a_token_or_a_secret() {
     let email = regex::Regex::new(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
         .unwrap_or_else(|e| panic!("{e}"));
     let jwt = regex::Regex::new(r"eyJ[A-Za-z0-9_-]{5,}\.").unwrap_or_else(|e| panic!("{e}"));
-    let bearer =
-        regex::Regex::new(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]{8,}").unwrap_or_else(|e| panic!("{e}"));
+    let bearer = regex::Regex::new(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut offenders = Vec::new();
     for entry in &entries {
+        // Every property, whatever its type (lists, the changes text, labels, routes).
         let text = entry.to_string();
         if email.is_match(&text)
             || jwt.is_match(&text)
-            || text.contains(TEST_SECRET)
             || bearer.is_match(&text)
+            || text.contains(TEST_SECRET)
             || text.contains("Hygiene Owner")
+            || text.contains(&subject)
         {
             offenders.push(entry.get("id").cloned().unwrap_or(Value::Null));
         }

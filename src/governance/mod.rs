@@ -220,6 +220,14 @@ impl Governor {
                 .attempt(command, &actor, context, reason.as_deref())
                 .await
             {
+                Ok(answer) => {
+                    if let Command::EraseUserPii(erase) = command {
+                        // This replica forgets the subject now; others find out on
+                        // their next write for it (the write checks the mapping).
+                        self.identities.forget_user(&erase.id);
+                    }
+                    return Ok(answer);
+                }
                 Err(GovernanceError::Store(e))
                     if e.is_retryable() && attempt < self.max_attempts =>
                 {

@@ -176,12 +176,17 @@ fn instant(field: &str, value: Option<&String>) -> Result<Option<DateTime<Utc>>>
         .transpose()
 }
 
+/// A free-text filter value. An export records its filters in its entry, so a value
+/// that looks like personal data or a secret is refused like any text bound for an entry.
 fn text(field: &str, value: Option<&String>) -> Result<Option<String>> {
     match value {
         Some(v) if v.is_empty() || v.chars().count() > 256 => {
             Err(bad(field, "must be 1 to 256 characters"))
         }
-        other => Ok(other.cloned()),
+        Some(v) => crate::domain::text::check(v)
+            .map(|()| Some(v.clone()))
+            .map_err(|e| bad(field, e.to_string())),
+        None => Ok(None),
     }
 }
 

@@ -465,6 +465,40 @@ pub fn concrete(template: &str) -> String {
         .join("/")
 }
 
+/// Runs both offline packet verifiers (`govtrail verify-export` and the standalone
+/// `tools/verify_export.py`) on `packet` with the fixture public key: each verifier's
+/// name, exit code and output.
+pub fn verify_packet_both(packet: &std::path::Path) -> Vec<(&'static str, i32, String)> {
+    let key = keys_dir().join("ed25519-public.pem");
+    let mut cli = Command::new(env!("CARGO_BIN_EXE_govtrail"));
+    cli.arg("verify-export")
+        .arg(packet)
+        .arg("--public-key")
+        .arg(&key)
+        .env_remove("GOVTRAIL_CONFIG");
+    let mut python = Command::new("python3");
+    python
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tools/verify_export.py"))
+        .arg(packet)
+        .arg("--public-key")
+        .arg(&key);
+    [
+        ("govtrail verify-export", cli),
+        ("verify_export.py", python),
+    ]
+    .into_iter()
+    .map(|(name, mut command)| {
+        let out = command.output().unwrap_or_else(|e| panic!("{name}: {e}"));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (name, out.status.code().unwrap_or(-1), text)
+    })
+    .collect()
+}
+
 /// Runs `govtrail verify` against `uri` with extra environment; returns the exit code,
 /// the findings (one JSON object per stdout line) and the summary on stderr.
 pub fn verify_cli(uri: &str, env: &[(&str, &std::ffi::OsStr)]) -> (i32, Vec<Value>, String) {
