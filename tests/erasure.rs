@@ -4,6 +4,11 @@
 //! verifies with both offline verifiers and shows the actor as erased, and no property
 //! of any node or relationship still holds the subject, the display name or the email.
 
+#![expect(
+    clippy::too_many_lines,
+    reason = "one scenario per test, read top to bottom"
+)]
+
 mod common;
 
 use std::time::Duration;
