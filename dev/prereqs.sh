@@ -31,16 +31,30 @@ if [[ -z $java_major || ${java_major%%.*} -lt 17 ]]; then
   log "Java 17 or newer is required for Neo4j 5.26 (found: ${java_major:-unknown})"
   exit 1
 fi
-# The standalone verifier needs `cryptography` in whichever python3 is on PATH.
+# Python packages: `cryptography` for the standalone verifier (tools/verify_export.py),
+# `openapi-spec-validator` (an independent check of the served OpenAPI document) and
+# `schemathesis` (the schema-driven fuzz pass of dev/test), in whichever python3 is on PATH.
+pip_install() {
+  python3 -m pip install --quiet "$@" >&2 \
+    || python3 -m pip install --quiet --break-system-packages "$@" >&2
+}
 if ! python3 -c 'import cryptography' 2>/dev/null; then
   log "installing the Python package cryptography for tools/verify_export.py"
-  if ! python3 -m pip install --quiet cryptography >&2 \
-      && ! python3 -m pip install --quiet --break-system-packages cryptography >&2 \
+  if ! pip_install cryptography \
       && ! { command -v apt-get >/dev/null && [[ $(id -u) == 0 ]] \
              && apt-get update -qq >&2 \
              && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-cryptography >&2 \
              && python3 -c 'import cryptography'; }; then
     log "cannot install the Python package cryptography (pip install cryptography)"
     exit 1
+  fi
+fi
+if [[ ${1:-} == --test ]]; then
+  if ! python3 -c 'import openapi_spec_validator, schemathesis.cli' 2>/dev/null; then
+    log "installing the Python packages openapi-spec-validator and schemathesis for the tests"
+    if ! pip_install openapi-spec-validator schemathesis; then
+      log "cannot install openapi-spec-validator and schemathesis (pip install openapi-spec-validator schemathesis)"
+      exit 1
+    fi
   fi
 fi

@@ -50,8 +50,11 @@ async fn the_document_is_openapi_3_1_and_lists_every_route() {
         assert!(documented.contains(&key), "{key:?} is not documented");
         let item = &paths[&key.1][key.0.to_lowercase().as_str()];
         assert_eq!(item["operationId"], op["code"]);
-        let schema_ref = item["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        // A body that must carry a reason refines its component with `allOf`.
+        let schema = &item["requestBody"]["content"]["application/json"]["schema"];
+        let schema_ref = schema["$ref"]
             .as_str()
+            .or_else(|| schema["allOf"][0]["$ref"].as_str())
             .unwrap_or_default();
         let name = schema_ref.rsplit('/').next().unwrap_or_default();
         assert!(
@@ -98,13 +101,76 @@ async fn the_document_is_openapi_3_1_and_lists_every_route() {
 }
 
 #[tokio::test]
-async fn the_interactive_reference_page_is_served() {
+async fn the_interactive_reference_page_is_served_by_govtrail_itself() {
     let app = TestApp::spawn().await;
     let page = app.get("/docs", None).await;
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap_or_default();
+    assert_eq!(page.status(), 200, "/docs leads to the page");
     assert!(
-        html.contains("api-reference") && html.contains("govtrail"),
+        page.url().path().ends_with("/docs/index.html"),
+        "{}",
+        page.url()
+    );
+    let html = page.text().await.unwrap_or_default();
+    assert!(html.contains("swagger-ui"), "{html}");
+    // Every asset is a relative link, served by govtrail: nothing comes from a CDN.
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
         "{html}"
     );
+    let assets: Vec<String> = html
+        .split(['"', '\''])
+        .filter(|s| {
+            std::path::Path::new(s)
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| ["js", "css", "png"].contains(&e))
+        })
+        .map(|s| s.trim_start_matches("./").to_owned())
+        .collect();
+    assert!(assets.len() >= 4, "{assets:?}");
+    for asset in &assets {
+        let r = app.get(&format!("/docs/{asset}"), None).await;
+        assert_eq!(r.status(), 200, "{asset}");
+    }
+    let init = app
+        .get("/docs/swagger-initializer.js", None)
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(init.contains("\"/openapi.json\""), "{init}");
+}
+
+#[tokio::test]
+async fn an_independent_validator_accepts_the_document_as_openapi_3_1() {
+    let app = TestApp::spawn().await;
+    let doc = app
+        .get("/openapi.json", None)
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, doc).unwrap_or_else(|e| panic!("{e}"));
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sys\n\
+             from openapi_spec_validator import validate\n\
+             from openapi_spec_validator.readers import read_from_filename\n\
+             spec, _ = read_from_filename(sys.argv[1])\n\
+             validate(spec)\n\
+             print('valid', spec['openapi'])",
+        )
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("python3: {e}"));
+    assert!(
+        out.status.success(),
+        "openapi-spec-validator: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("valid 3.1"));
 }

@@ -4,23 +4,13 @@
 //! one could never be removed; scrubbing errs on the side of redacting. (Names and ids
 //! are refused instead of scrubbed: [`crate::domain::text::check`].)
 
-use crate::domain::text::secret_spans;
-
 /// What a redacted span is replaced with.
 pub const REDACTED: &str = "[REDACTED]";
 
 /// Returns `text` with every credential-like or email-like span replaced by `[REDACTED]`.
 #[must_use]
 pub fn scrub(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut at = 0;
-    for span in secret_spans(text) {
-        out.push_str(&text[at..span.start]);
-        out.push_str(REDACTED);
-        at = span.end;
-    }
-    out.push_str(&text[at..]);
-    out
+    crate::domain::text::redact(text)
 }
 
 #[cfg(test)]

@@ -15,7 +15,6 @@ macro_rules! string_enum {
         $(#[$doc])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-            utoipa::ToSchema,
         )]
         pub enum $name {
             $($(#[$vdoc])* #[serde(rename = $text)] $variant),+
@@ -31,6 +30,23 @@ macro_rules! string_enum {
                 match self {
                     $(Self::$variant => $text),+
                 }
+            }
+        }
+
+        // Written by hand: the schema must list the wire forms, which a derive cannot
+        // read from a macro-built `serde(rename)`.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
             }
         }
 
@@ -372,6 +388,15 @@ mod tests {
         for r in Role::ALL {
             assert_eq!(r.as_str().parse::<Role>(), Ok(*r));
         }
+    }
+
+    #[test]
+    fn enum_schemas_list_the_wire_forms() {
+        use utoipa::PartialSchema as _;
+        let schema = serde_json::to_value(Source::schema()).unwrap_or_default();
+        assert_eq!(schema["enum"], serde_json::json!(["API", "SBOM", "System"]));
+        let schema = serde_json::to_value(Role::schema()).unwrap_or_default();
+        assert_eq!(schema["enum"][1], "governance-admin");
     }
 
     #[test]

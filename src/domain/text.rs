@@ -190,6 +190,20 @@ pub fn secret_spans(text: &str) -> Vec<std::ops::Range<usize>> {
     merged
 }
 
+/// `text` with every span [`secret_spans`] finds replaced by `[REDACTED]`.
+#[must_use]
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for span in secret_spans(text) {
+        out.push_str(&text[at..span.start]);
+        out.push_str("[REDACTED]");
+        at = span.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
 /// `text` in Unicode NFC.
 #[must_use]
 pub fn nfc(text: &str) -> String {

@@ -15,7 +15,7 @@ use crate::auth::Principal;
 use crate::domain::{Subject, UserId};
 use crate::store::{Store, StoreError};
 
-const USER_RESOLVE: &str = include_str!("../../cypher/user_resolve.cypher");
+pub(super) const USER_RESOLVE: &str = include_str!("../../cypher/user_resolve.cypher");
 
 /// Subjects whose user id is remembered per replica.
 const CACHED_SUBJECTS: usize = 10_000;

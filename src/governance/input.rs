@@ -148,6 +148,7 @@ macro_rules! bodies {
                 $($(#[$fdoc])* pub $field: $ty,)*
                 /// Why (required for some operations; scrubbed before storage).
                 #[serde(default)]
+                #[schema(max_length = 1000)]
                 pub reason: Option<String>,
             }
             impl Reasoned for $name {
@@ -165,13 +166,13 @@ bodies! {
     /// `POST /v1/version-constraints`.
     struct CreateConstraintBody { /// Technology constrained.
         #[schema(value_type = String, format = Uuid)] technology_id: TechnologyId, /// Semver range.
-        range: String }
+        #[schema(pattern = r"^(\^|~|>=|<=|>|<|=)?[0-9]{1,3}(\.[0-9]{1,3}){0,2}$", example = "^1.2")] range: String }
     /// A new semver range.
     struct RangeBody { /// Semver range.
-        range: String }
+        #[schema(pattern = r"^(\^|~|>=|<=|>|<|=)?[0-9]{1,3}(\.[0-9]{1,3}){0,2}$", example = "^1.2")] range: String }
     /// `POST /v1/technologies`.
     struct CreateTechnologyBody { /// Unique name.
-        name: String, /// Initial risk level.
+        #[schema(min_length = 1, max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f\xad]*[^\s\x00-\x1f\x7f-\x9f\xad][^\x00-\x1f\x7f-\x9f\xad]*$")] name: String, /// Initial risk level.
         #[serde(default)] risk_level: Option<RiskLevel> }
     /// A risk level.
     struct RiskLevelBody { /// New level.
@@ -187,18 +188,18 @@ bodies! {
         #[serde(default)] #[schema(value_type = Option<String>, format = Uuid)] technology_id: Option<TechnologyId> }
     /// An approval: exactly one of `version` or `range`.
     struct ApprovalBody { /// Exact version, e.g. `1.2.3`.
-        #[serde(default)] version: Option<String>, /// Semver range, e.g. `>=1.2, <2`.
-        #[serde(default)] range: Option<String> }
+        #[serde(default)] #[schema(pattern = r"^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$", example = "1.2.3")] version: Option<String>, /// Semver range, e.g. `>=1.2, <2`.
+        #[serde(default)] #[schema(pattern = r"^(\^|~|>=|<=|>|<|=)?[0-9]{1,3}(\.[0-9]{1,3}){0,2}$", example = "^1.2")] range: Option<String> }
     /// `POST /v1/teams`.
     struct CreateTeamBody { /// Unique name.
-        name: String, /// Areas the team is responsible for.
-        #[serde(default)] responsibility_areas: Vec<String> }
+        #[schema(min_length = 1, max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f\xad]*[^\s\x00-\x1f\x7f-\x9f\xad][^\x00-\x1f\x7f-\x9f\xad]*$")] name: String, /// Areas the team is responsible for.
+        #[serde(default)] #[schema(max_items = 50)] responsibility_areas: Vec<String> }
     /// New responsibility areas.
     struct AreasBody { /// Areas (replaces the current list).
-        responsibility_areas: Vec<String> }
+        #[schema(max_items = 50)] responsibility_areas: Vec<String> }
     /// `POST /v1/systems`.
     struct CreateSystemBody { /// Unique name.
-        name: String, /// Criticality.
+        #[schema(min_length = 1, max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f\xad]*[^\s\x00-\x1f\x7f-\x9f\xad][^\x00-\x1f\x7f-\x9f\xad]*$")] name: String, /// Criticality.
         #[serde(default)] criticality: Option<Criticality>, /// Owning team.
         #[serde(default)] #[schema(value_type = Option<String>, format = Uuid)] owner_team_id: Option<TeamId> }
     /// A new owning team.
@@ -209,10 +210,10 @@ bodies! {
         criticality: Criticality }
     /// A steward.
     struct StewardBody { /// Internal user id (`userId` of `GET /v1/me`, or the id `POST /v1/users` gave).
-        user_id: String }
+        #[schema(format = Uuid)] user_id: String }
     /// `POST /v1/users`.
     struct RegisterUserBody { /// The user's token subject (`sub` claim); stored only on the User node.
-        subject: String }
+        #[schema(pattern = r"^[!-~]{1,256}$", example = "alice@idp.example")] subject: String }
 }
 
 /// Text that may reach an entry: refused with its field named if [`text::check`]

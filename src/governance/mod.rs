@@ -192,6 +192,12 @@ impl Governor {
         self
     }
 
+    /// Has Neo4j plan the statements every change runs, before the first one needs
+    /// them (see `statements::warm_up`).
+    pub async fn warm_up(&self) -> Result<(), StoreError> {
+        statements::warm_up(&self.store, &[ACTOR_ENTRY_WRITE, actor::USER_RESOLVE]).await
+    }
+
     /// The actor a verified principal is (see [`Identities::resolve`]).
     pub async fn actor(&self, principal: Principal) -> Result<Actor, GovernanceError> {
         Ok(self.identities.resolve(principal).await?)

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::extract::Authenticated;
 use super::governed::serve_governed;
 use super::problem::ApiError;
-use super::{Access, AppState, RouteDoc};
+use super::{Access, AppState, MediaType, RouteDoc, schemas};
 use crate::domain::{EntityType, Operation, Role};
 use crate::governance::catalog::{Method, routed};
 
@@ -60,6 +60,7 @@ pub const ROUTES: &[RouteDoc] = &[RouteDoc {
     tag: "catalog",
     access: Access::AnyRole,
     query: &[],
+    response: (MediaType::Json, schemas::catalog),
     route: || get(get_catalog),
 }];
 

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::extract::{AuditReader, Path, Query};
 use super::problem::{ApiError, FieldError};
-use super::{Access, AppState, RouteDoc};
+use super::{Access, AppState, MediaType, Param, RouteDoc, schemas};
 use crate::domain::{AuditLogId, Category, EntityType, Operation, Outcome, Source, UserId};
 use crate::history::{
     self, Cursor, DEFAULT_LIMIT, Filters, MAX_LIMIT, Order, Page, PageRequest, Scope, lineage,
@@ -21,35 +21,109 @@ use crate::history::{
 
 const AUDIT_LOG_BY_ID: &str = include_str!("../../cypher/audit_log_by_id.cypher");
 
-const LIST_QUERY: &[(&str, &str)] = &[
-    ("entityType", "primary entity type, e.g. Team"),
-    ("entityId", "primary entity id"),
-    ("operation", "operation code, e.g. ADD_TEAM_MEMBER"),
-    ("userId", "acting user id"),
-    ("source", "API, SBOM or System"),
-    ("outcome", "SUCCEEDED, DENIED or REJECTED"),
-    ("category", "catalog category, e.g. team-membership"),
-    ("correlationId", "correlation id of the request"),
-    ("from", "inclusive lower bound, RFC 3339"),
-    ("to", "inclusive upper bound, RFC 3339"),
-    ("order", "desc (newest first, default) or asc"),
-    ("limit", "entries per page, 1 to 500 (default 50)"),
-    ("cursor", "nextCursor of the previous page"),
+fn q_entity_type() -> Value {
+    schemas::reference("EntityType")
+}
+fn q_operation() -> Value {
+    schemas::reference("Operation")
+}
+fn q_source() -> Value {
+    schemas::reference("Source")
+}
+fn q_outcome() -> Value {
+    schemas::reference("Outcome")
+}
+fn q_category() -> Value {
+    schemas::reference("Category")
+}
+fn q_id() -> Value {
+    json!({"type": "string", "format": "uuid", "description": "an entity or internal user id"})
+}
+fn q_correlation() -> Value {
+    json!({"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"})
+}
+fn q_instant() -> Value {
+    json!({"type": "string", "format": "date-time"})
+}
+fn q_order() -> Value {
+    json!({"enum": ["desc", "asc"]})
+}
+fn q_limit() -> Value {
+    json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT})
+}
+fn q_cursor() -> Value {
+    json!({"type": "string", "description": "opaque"})
+}
+fn q_format() -> Value {
+    json!({"enum": ["jsonl", "csv"]})
+}
+fn q_depth() -> Value {
+    json!({"type": "integer", "minimum": 1, "maximum": lineage::MAX_DEPTH})
+}
+
+macro_rules! params {
+    ($(($name:literal, $description:literal, $schema:ident)),* $(,)?) => {
+        &[$(Param { name: $name, description: $description, schema: $schema }),*]
+    };
+}
+
+const FILTERS_AND_PAGING: &[Param] = params![
+    (
+        "entityType",
+        "primary entity type, e.g. Team",
+        q_entity_type
+    ),
+    ("entityId", "primary entity id", q_id),
+    (
+        "operation",
+        "operation code, e.g. ADD_TEAM_MEMBER",
+        q_operation
+    ),
+    ("userId", "acting user's internal id", q_id),
+    ("source", "API, SBOM or System", q_source),
+    ("outcome", "SUCCEEDED, DENIED or REJECTED", q_outcome),
+    (
+        "category",
+        "catalog category, e.g. team-membership",
+        q_category
+    ),
+    (
+        "correlationId",
+        "correlation id of the request",
+        q_correlation
+    ),
+    ("from", "inclusive lower bound, RFC 3339", q_instant),
+    ("to", "inclusive upper bound, RFC 3339", q_instant),
+    ("order", "desc (newest first, default) or asc", q_order),
+    ("limit", "entries per page, 1 to 500 (default 50)", q_limit),
+    ("cursor", "nextCursor of the previous page", q_cursor),
 ];
 
-const EXPORT_QUERY: &[(&str, &str)] = &[
-    ("format", "jsonl (default) or csv"),
-    ("entityType", "primary entity type"),
-    ("entityId", "primary entity id"),
-    ("operation", "operation code"),
-    ("userId", "acting user id"),
-    ("source", "API, SBOM or System"),
-    ("outcome", "SUCCEEDED, DENIED or REJECTED"),
-    ("category", "catalog category"),
-    ("correlationId", "correlation id"),
-    ("from", "inclusive lower bound, RFC 3339"),
-    ("to", "inclusive upper bound, RFC 3339"),
+const EXPORT_FILTERS: &[Param] = params![
+    ("format", "jsonl (default) or csv", q_format),
+    ("entityType", "primary entity type", q_entity_type),
+    ("entityId", "primary entity id", q_id),
+    ("operation", "operation code", q_operation),
+    ("userId", "acting user's internal id", q_id),
+    ("source", "API, SBOM or System", q_source),
+    ("outcome", "SUCCEEDED, DENIED or REJECTED", q_outcome),
+    ("category", "catalog category", q_category),
+    ("correlationId", "correlation id", q_correlation),
+    ("from", "inclusive lower bound, RFC 3339", q_instant),
+    ("to", "inclusive upper bound, RFC 3339", q_instant),
 ];
+
+const STATE_QUERY: &[Param] = params![(
+    "at",
+    "RFC 3339 instant; omit to compare the replayed current state with the live graph",
+    q_instant
+)];
+
+const LINEAGE_QUERY: &[Param] = params![(
+    "depth",
+    "1 to 3 hops of related decisions (default 2)",
+    q_depth
+)];
 
 /// Routes of this module.
 pub const ROUTES: &[RouteDoc] = &[
@@ -58,7 +132,8 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "The audit feed, filtered and cursor-paginated",
         tag: "audit",
         access: Access::Superuser,
-        query: LIST_QUERY,
+        query: FILTERS_AND_PAGING,
+        response: (MediaType::Json, schemas::page),
         route: || get(get_feed),
     },
     RouteDoc {
@@ -67,6 +142,7 @@ pub const ROUTES: &[RouteDoc] = &[
         tag: "audit",
         access: Access::Superuser,
         query: &[],
+        response: (MediaType::Json, || schemas::reference("AuditEntry")),
         route: || get(get_audit_log),
     },
     RouteDoc {
@@ -75,6 +151,7 @@ pub const ROUTES: &[RouteDoc] = &[
         tag: "audit",
         access: Access::Superuser,
         query: &[],
+        response: (MediaType::Json, schemas::proof),
         route: || get(get_proof),
     },
     RouteDoc {
@@ -82,7 +159,8 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Every entry that audits the entity (as primary or related entity)",
         tag: "audit",
         access: Access::Superuser,
-        query: LIST_QUERY,
+        query: FILTERS_AND_PAGING,
+        response: (MediaType::Json, schemas::page),
         route: || get(get_history),
     },
     RouteDoc {
@@ -90,10 +168,8 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Governed state replayed from entries: as of `at`, or now beside the live graph with a `consistent` flag",
         tag: "audit",
         access: Access::Superuser,
-        query: &[(
-            "at",
-            "RFC 3339 instant; omit to compare the replayed current state with the live graph",
-        )],
+        query: STATE_QUERY,
+        response: (MediaType::Json, schemas::state),
         route: || get(get_state),
     },
     RouteDoc {
@@ -101,7 +177,8 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "The decisions behind the entity's approval state, as a JSON graph and Mermaid text",
         tag: "audit",
         access: Access::Superuser,
-        query: &[("depth", "1 to 3 hops of related decisions (default 2)")],
+        query: LINEAGE_QUERY,
+        response: (MediaType::Json, schemas::lineage),
         route: || get(get_lineage),
     },
     RouteDoc {
@@ -110,6 +187,7 @@ pub const ROUTES: &[RouteDoc] = &[
         tag: "audit",
         access: Access::Superuser,
         query: &[],
+        response: (MediaType::Json, schemas::verification),
         route: || get(get_verify),
     },
     RouteDoc {
@@ -117,7 +195,8 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Every matching entry, oldest first, streamed as JSON lines or CSV (recorded as an EXPORT entry)",
         tag: "exports",
         access: Access::Superuser,
-        query: EXPORT_QUERY,
+        query: EXPORT_FILTERS,
+        response: (MediaType::Stream, schemas::text),
         route: || get(get_export),
     },
     RouteDoc {
@@ -126,6 +205,7 @@ pub const ROUTES: &[RouteDoc] = &[
         tag: "exports",
         access: Access::Superuser,
         query: &[],
+        response: (MediaType::Json, schemas::envelope),
         route: || get(get_packet),
     },
     RouteDoc {
@@ -134,6 +214,7 @@ pub const ROUTES: &[RouteDoc] = &[
         tag: "audit",
         access: Access::Superuser,
         query: &[],
+        response: (MediaType::Json, schemas::keys),
         route: || get(get_keys),
     },
     RouteDoc {
@@ -141,7 +222,8 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "What one actor did, filtered and cursor-paginated",
         tag: "audit",
         access: Access::Superuser,
-        query: LIST_QUERY,
+        query: FILTERS_AND_PAGING,
+        response: (MediaType::Json, schemas::page),
         route: || get(get_activity),
     },
 ];

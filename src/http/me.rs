@@ -8,7 +8,7 @@ use axum::extract::State;
 
 use super::extract::Authenticated;
 use super::problem::ApiError;
-use super::{Access, AppState, RouteDoc};
+use super::{Access, AppState, MediaType, RouteDoc, schemas};
 use crate::domain::{Role, Source};
 
 /// Routes of this module.
@@ -18,6 +18,7 @@ pub const ROUTES: &[RouteDoc] = &[RouteDoc {
     tag: "authentication",
     access: Access::AnyRole,
     query: &[],
+    response: (MediaType::Json, schemas::me),
     route: || get(get_me),
 }];
 

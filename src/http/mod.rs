@@ -10,6 +10,7 @@ pub mod middleware;
 pub mod openapi;
 mod ops;
 pub mod problem;
+pub mod schemas;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -82,10 +83,50 @@ pub struct RouteDoc {
     pub tag: &'static str,
     /// Who may call it.
     pub access: Access,
-    /// Query parameters: (name, description).
-    pub query: &'static [(&'static str, &'static str)],
+    /// Query parameters.
+    pub query: &'static [Param],
+    /// What a success answers: its media type and the JSON Schema of its body.
+    pub response: (MediaType, fn() -> serde_json::Value),
     /// The `GET` handler.
     pub route: fn() -> axum::routing::MethodRouter<AppState>,
+}
+
+/// A documented query parameter.
+pub struct Param {
+    /// Name.
+    pub name: &'static str,
+    /// What it does.
+    pub description: &'static str,
+    /// Its JSON Schema.
+    pub schema: fn() -> serde_json::Value,
+}
+
+/// The media type of a success response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaType {
+    /// `application/json`.
+    Json,
+    /// `application/x-ndjson` or `text/csv`, as asked.
+    Stream,
+    /// `text/plain` (Prometheus).
+    Text,
+    /// `text/html` and the other files of the reference page.
+    Html,
+    /// A redirect (303) with no body.
+    Redirect,
+}
+
+impl MediaType {
+    /// The media type's name in the document.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Json => "application/json",
+            Self::Stream => "application/x-ndjson",
+            Self::Text => "text/plain",
+            Self::Html | Self::Redirect => "text/html",
+        }
+    }
 }
 
 /// Largest request head (start line and headers) hyper reads before answering a bare
@@ -245,6 +286,9 @@ impl App {
             settings.denied_audit_per_minute,
             settings.write_attempts,
         );
+        let started = std::time::Instant::now();
+        governor.warm_up().await?;
+        tracing::info!(ms = started.elapsed().as_millis(), "write path planned");
         let state = AppState {
             checkpoint_keys: Arc::new(checkpoint_keys),
             signing_key: checkpoint_key.map(Arc::new),

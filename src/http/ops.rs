@@ -9,7 +9,7 @@ use axum::routing::get;
 use serde_json::json;
 
 use super::problem::{PROBLEM_JSON, error_chain, problem_type};
-use super::{Access, AppState, RouteDoc};
+use super::{Access, AppState, MediaType, RouteDoc, schemas};
 
 /// Routes of this module.
 pub const ROUTES: &[RouteDoc] = &[
@@ -19,6 +19,7 @@ pub const ROUTES: &[RouteDoc] = &[
         tag: "operations",
         access: Access::Public,
         query: &[],
+        response: (MediaType::Json, schemas::health),
         route: || get(get_healthz),
     },
     RouteDoc {
@@ -27,6 +28,7 @@ pub const ROUTES: &[RouteDoc] = &[
         tag: "operations",
         access: Access::Public,
         query: &[],
+        response: (MediaType::Json, schemas::ready),
         route: || get(get_readyz),
     },
     RouteDoc {
@@ -35,6 +37,7 @@ pub const ROUTES: &[RouteDoc] = &[
         tag: "operations",
         access: Access::Public,
         query: &[],
+        response: (MediaType::Json, schemas::status),
         route: || get(get_status),
     },
     RouteDoc {
@@ -43,6 +46,7 @@ pub const ROUTES: &[RouteDoc] = &[
         tag: "operations",
         access: Access::Public,
         query: &[],
+        response: (MediaType::Text, schemas::text),
         route: || get(get_metrics),
     },
 ];

@@ -260,8 +260,14 @@ fn store_problem(error: &StoreError) -> Response {
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             r
         }
-        StoreError::ConstraintViolation(_) => {
-            tracing::info!(error = %error_chain(error), "constraint violation");
+        StoreError::ConstraintViolation(source) => {
+            // Neo4j's message quotes the conflicting value (a name, a subject): log its
+            // code only.
+            let code = match source {
+                neo4rs::Error::Neo4j(e) => e.code().to_owned(),
+                _ => "unknown".to_owned(),
+            };
+            tracing::info!(%code, "constraint violation");
             problem(
                 StatusCode::CONFLICT,
                 "conflict",
@@ -290,7 +296,9 @@ fn internal() -> Response {
     )
 }
 
-/// `a: b: c` for an error and its sources, for the one log line that records it.
+/// `a: b: c` for an error and its sources, for the one log line that records it, with
+/// anything that looks like a secret or an email redacted (driver and server messages
+/// may quote values).
 #[must_use]
 pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
@@ -300,7 +308,7 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
         text.push_str(&cause.to_string());
         source = cause.source();
     }
-    text
+    crate::domain::text::redact(&text)
 }
 
 /// Response for a panic caught by `CatchPanicLayer`: a plain 500 problem; the panic

@@ -44,7 +44,9 @@ pub fn neo4j_uri() -> String {
 }
 
 /// Settings for a test app on a free port: HS256 development secret plus the RS256
-/// fixture key, quiet logs unless `TEST_LOG` is set.
+/// fixture key, quiet logs unless `TEST_LOG` is set. The request timeout is generous:
+/// tests run on busy machines, several cold Neo4j JVMs at once, and a test about
+/// timeouts sets its own.
 pub fn test_settings(neo4j_uri: &str) -> Settings {
     if std::env::var_os("TEST_LOG").is_some() {
         govtrail::telemetry::init(govtrail::config::LogFormat::Pretty, "info,govtrail=debug");
@@ -52,7 +54,8 @@ pub fn test_settings(neo4j_uri: &str) -> Settings {
     Settings {
         listen_addr: "127.0.0.1:0".parse().unwrap_or_else(|_| unreachable!()),
         neo4j_uri: neo4j_uri.to_owned(),
-        neo4j_startup_wait_secs: 30,
+        neo4j_startup_wait_secs: 60,
+        request_timeout_ms: 60_000,
         auth_hs256_secret: Some(SecretString::from(TEST_SECRET.to_owned())),
         auth_public_keys: vec![PublicKeySpec {
             alg: "RS256".into(),

@@ -1,0 +1,347 @@
+//! JSON Schemas (2020-12, as `OpenAPI` 3.1 uses them) of what govtrail answers: every
+//! route's success body and the problem document. They describe the bodies the
+//! handlers build; `tests/openapi.rs` and the schema-driven fuzzer in `dev/test`
+//! check responses against them.
+
+use serde_json::{Value, json};
+
+fn nullable(kind: &str) -> Value {
+    json!({ "type": [kind, "null"] })
+}
+
+/// A reference to a component schema.
+#[must_use]
+pub fn reference(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+/// RFC 9457 problem details; `errors` lists invalid fields, `checks` says what a
+/// readiness probe found.
+#[must_use]
+pub fn problem() -> Value {
+    json!({
+        "type": "object",
+        "description": "RFC 9457 problem details",
+        "required": ["type", "title", "status"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["field", "message"],
+                    "properties": {"field": {"type": "string"}, "message": {"type": "string"}}
+                }
+            },
+            "checks": {"type": "object"}
+        }
+    })
+}
+
+/// What a governed change answers (200, or 201 when it created the entity).
+#[must_use]
+pub fn change_answer() -> Value {
+    json!({
+        "type": "object",
+        "required": ["changed", "operation", "entity"],
+        "properties": {
+            "changed": {"type": "boolean", "description": "false: nothing to change, nothing written"},
+            "operation": reference("Operation"),
+            "auditLogId": {"type": "string", "format": "uuid", "description": "the entry written (absent when nothing changed)"},
+            "entity": {
+                "type": "object",
+                "required": ["type", "id", "label", "version"],
+                "properties": {
+                    "type": reference("EntityType"),
+                    "id": {"type": "string"},
+                    "label": {"type": "string"},
+                    "version": {"type": "integer"}
+                }
+            },
+            "previousStatus": nullable("string"),
+            "newStatus": nullable("string"),
+            "changedFields": {"type": "array", "items": {"type": "string"}},
+            "changes": {"type": "object", "description": "field → {old, new} or {added, removed}"},
+            "detail": {"type": "string", "description": "why nothing changed"}
+        }
+    })
+}
+
+/// One audit entry as the read API shows it.
+#[must_use]
+pub fn entry() -> Value {
+    json!({
+        "type": "object",
+        "required": ["id", "timestamp", "operation", "outcome", "userId", "hash", "actor", "audits"],
+        "properties": {
+            "id": {"type": "string"},
+            "timestamp": {"type": "string", "format": "date-time"},
+            "operation": {"type": "string"},
+            "outcome": {"type": "string"},
+            "entityType": {"type": "string"},
+            "entityId": {"type": "string"},
+            "entityLabel": {"type": "string"},
+            "entityVersion": {"type": "integer"},
+            "route": {"type": "string"},
+            "previousStatus": {"type": "string"},
+            "newStatus": {"type": "string"},
+            "changedFields": {"type": "array", "items": {"type": "string"}},
+            "changes": {"description": "field → {old, new} or {added, removed}"},
+            "reason": {"type": "string"},
+            "source": {"type": "string"},
+            "userId": {"type": "string", "description": "the actor's internal user id"},
+            "correlationId": {"type": "string"},
+            "policyVersion": {"type": "string"},
+            "actorRoles": {"type": "array", "items": {"type": "string"}},
+            "authMethod": {"type": "string"},
+            "category": {"type": "string"},
+            "severity": {"type": "string"},
+            "relatedEntities": {"type": "array", "items": {"type": "string"}},
+            "prevHashes": {"type": "array", "items": {"type": "string"}},
+            "hash": {"type": "string"},
+            "actor": {
+                "type": "object",
+                "required": ["userId", "displayName", "erased"],
+                "properties": {
+                    "userId": nullable("string"),
+                    "displayName": nullable("string"),
+                    "erased": {"type": "boolean"}
+                }
+            },
+            "audits": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"type": nullable("string"), "id": nullable("string")}
+                }
+            }
+        }
+    })
+}
+
+/// A page of entries with the cursor of the next one.
+#[must_use]
+pub fn page() -> Value {
+    json!({
+        "type": "object",
+        "required": ["entries", "nextCursor"],
+        "properties": {
+            "entries": {"type": "array", "items": reference("AuditEntry")},
+            "nextCursor": nullable("string")
+        }
+    })
+}
+
+/// Replayed state as of an instant, or replay beside the live graph.
+#[must_use]
+pub fn state() -> Value {
+    json!({
+        "type": "object",
+        "required": ["entityType", "entityId", "entries"],
+        "properties": {
+            "entityType": reference("EntityType"),
+            "entityId": {"type": "string"},
+            "at": {"type": "string", "format": "date-time"},
+            "state": {"type": "object"},
+            "lastEntryId": nullable("string"),
+            "replayed": {"type": "object"},
+            "live": {"type": ["object", "null"]},
+            "consistent": {"type": "boolean"},
+            "differingFields": {"type": "array", "items": {"type": "string"}},
+            "entries": {"type": "integer"}
+        }
+    })
+}
+
+/// The approval lineage graph.
+#[must_use]
+pub fn lineage() -> Value {
+    json!({
+        "type": "object",
+        "required": ["nodes", "edges", "mermaid"],
+        "properties": {
+            "nodes": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "kind"],
+                    "properties": {"id": {"type": "string"}, "kind": {"enum": ["decision", "entity", "actor"]}}
+                }
+            },
+            "edges": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["from", "to", "type"],
+                    "properties": {"from": {"type": "string"}, "to": {"type": "string"}, "type": {"type": "string"}}
+                }
+            },
+            "mermaid": {"type": "string"}
+        }
+    })
+}
+
+/// An inclusion proof of one entry.
+#[must_use]
+pub fn proof() -> Value {
+    json!({
+        "type": "object",
+        "required": ["entryId", "entryHash", "leafIndex", "treeSize", "auditPath", "checkpoint"],
+        "properties": {
+            "entryId": {"type": "string"},
+            "entryHash": {"type": "string"},
+            "leafIndex": {"type": "integer"},
+            "treeSize": {"type": "integer"},
+            "auditPath": {"type": "array", "items": {"type": "string"}},
+            "checkpoint": {"type": "object"}
+        }
+    })
+}
+
+/// A verification report.
+#[must_use]
+pub fn verification() -> Value {
+    json!({
+        "type": "object",
+        "required": ["verified", "entries", "chains", "checkpoints", "findings"],
+        "properties": {
+            "verified": {"type": "boolean"},
+            "entries": {"type": "integer"},
+            "chains": {"type": "integer"},
+            "checkpoints": {"type": "integer"},
+            "findings": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["kind", "entryId", "entityId", "detail"],
+                    "properties": {
+                        "kind": {"type": "string"},
+                        "entryId": nullable("string"),
+                        "entityId": nullable("string"),
+                        "detail": {"type": "string"}
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// A DSSE envelope (the signed lineage packet).
+#[must_use]
+pub fn envelope() -> Value {
+    json!({
+        "type": "object",
+        "required": ["payload", "payloadType", "signatures"],
+        "properties": {
+            "payload": {"type": "string", "contentEncoding": "base64"},
+            "payloadType": {"type": "string"},
+            "signatures": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["sig"],
+                    "properties": {"keyid": {"type": "string"}, "sig": {"type": "string"}}
+                }
+            }
+        }
+    })
+}
+
+/// The checkpoint verification keys.
+#[must_use]
+pub fn keys() -> Value {
+    json!({
+        "type": "object",
+        "required": ["keys"],
+        "properties": {
+            "keys": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["keyId", "algorithm", "publicKey", "publicKeyPem"],
+                    "properties": {
+                        "keyId": {"type": "string"},
+                        "algorithm": {"type": "string"},
+                        "publicKey": {"type": "string"},
+                        "publicKeyPem": {"type": "string"}
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Who the caller is.
+#[must_use]
+pub fn me() -> Value {
+    json!({
+        "type": "object",
+        "required": ["userId", "displayName", "roles", "source", "authMethod"],
+        "properties": {
+            "userId": {"type": "string"},
+            "displayName": nullable("string"),
+            "roles": {"type": "array", "items": reference("Role")},
+            "source": reference("Source"),
+            "authMethod": {"type": "string"}
+        }
+    })
+}
+
+/// The operation catalog.
+#[must_use]
+pub fn catalog() -> Value {
+    json!({
+        "type": "object",
+        "required": ["policyVersion", "operations", "notAudited"],
+        "properties": {
+            "policyVersion": {"type": "string"},
+            "operations": {"type": "array", "items": {"type": "object"}},
+            "notAudited": {"type": "array", "items": {"type": "object"}}
+        }
+    })
+}
+
+/// `/healthz`.
+#[must_use]
+pub fn health() -> Value {
+    json!({"type": "object", "required": ["status"], "properties": {"status": {"const": "up"}}})
+}
+
+/// `/readyz` when ready.
+#[must_use]
+pub fn ready() -> Value {
+    json!({
+        "type": "object",
+        "required": ["status", "checks"],
+        "properties": {"status": {"const": "ready"}, "checks": {"type": "object"}}
+    })
+}
+
+/// `/status`.
+#[must_use]
+pub fn status() -> Value {
+    json!({
+        "type": "object",
+        "required": ["status", "reasons", "checks"],
+        "properties": {
+            "status": {"enum": ["healthy", "degraded", "blocked"]},
+            "reasons": {"type": "array", "items": {"type": "string"}},
+            "checks": {"type": "object"}
+        }
+    })
+}
+
+/// Any JSON object (the `OpenAPI` document itself).
+#[must_use]
+pub fn object() -> Value {
+    json!({"type": "object"})
+}
+
+/// Text (Prometheus metrics, JSON lines, CSV, HTML).
+#[must_use]
+pub fn text() -> Value {
+    json!({"type": "string"})
+}
