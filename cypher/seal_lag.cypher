@@ -1,6 +1,9 @@
-// How far sealing lags: the number of queued entries (from the count store) and the
-// oldest one's age (from the `seal_queue_at` index: no queue scan, even in a backlog).
-// Params: none. Columns: queued (int), oldestMs (int or null).
+// How sealing and witnessing stand: the number of queued entries (from the count store)
+// and the oldest one's age (from the `seal_queue_at` index: no queue scan, even in a
+// backlog), the age of the oldest checkpoint still waiting for the witness, and what
+// the checkpointer last recorded as keeping heads from the witness.
+// Params: none. Columns: queued (int), oldestMs (int or null), pendingMs (int or null),
+// witnessError (string or null), witnessErrorMs (int or null).
 CALL () {
   MATCH (q:SealQueue)
   RETURN count(q) AS queued
@@ -12,4 +15,11 @@ OPTIONAL CALL () {
   ORDER BY q.at
   LIMIT 1
 }
-RETURN queued, duration.inSeconds(oldest, datetime()).milliseconds AS oldestMs
+OPTIONAL MATCH (l:CheckpointLease {id: 'checkpointer'})
+RETURN queued,
+       duration.inSeconds(oldest, datetime()).milliseconds AS oldestMs,
+       COLLECT { MATCH (p:PendingCheckpoint)
+                 RETURN duration.inSeconds(p.sealedAt, datetime()).milliseconds AS ms
+                 ORDER BY ms DESC LIMIT 1 }[0] AS pendingMs,
+       l.witnessError AS witnessError,
+       duration.inSeconds(l.witnessErrorSince, datetime()).milliseconds AS witnessErrorMs

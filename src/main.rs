@@ -38,11 +38,18 @@ enum Command {
     /// stdout and a summary on stderr; exits 1 if any entity disagrees.
     CheckReplay,
     /// Verify the audit log as stored: recompute every entry's hash, compare its AUDITS
-    /// edges with the entities it names, walk every entity's hash chain, and check the
-    /// signed checkpoints (chain, signatures under checkpoint_key_file, Merkle roots,
-    /// coverage, lag bound, the external sink). Prints one JSON line per finding on
-    /// stdout and a summary on stderr; exits 1 on any finding.
+    /// and PERFORMED_BY edges with what it names, walk every entity's hash chain, and
+    /// check the signed checkpoints (chain, signatures under checkpoint_key_file, the
+    /// leaves each sealed, coverage, lag bound) against the external witness
+    /// (checkpoint_sink), line by line. Prints one JSON line per finding on stdout and a
+    /// summary on stderr; exits 1 on any finding (docs/integrity.md).
     Verify,
+    /// Write the database's checkpoint chain, as it stands now, into an empty external
+    /// witness (checkpoint_sink). Needed once when a witness is added to a deployment
+    /// that already has checkpoints: until then the checkpointer refuses to seal on top
+    /// of checkpoints no witness holds. Adopting trusts the database as it is at this
+    /// moment; run `govtrail verify` first.
+    AdoptWitness,
     /// Fill Neo4j with demo or benchmark data: technologies and teams with a skewed,
     /// hashed and chained audit log (a few hot entities, a long tail), written in
     /// batches. Entries are queued for sealing; a running govtrail with a signing key
@@ -158,6 +165,7 @@ fn main() -> ExitCode {
                 tail_mean,
             },
         )),
+        Command::AdoptWitness => runtime.block_on(adopt_witness(settings)),
         Command::CheckReplay => match runtime.block_on(check_replay(settings)) {
             Ok(0) => Ok(()),
             Ok(_) => return ExitCode::from(1),
@@ -193,6 +201,20 @@ async fn connect(settings: &Settings) -> Result<Store, Box<dyn std::error::Error
         ))
         .await?;
     Ok(store)
+}
+
+async fn adopt_witness(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
+    let Some(path) = settings.checkpoint_sink.clone() else {
+        return Err("no witness is configured (checkpoint_sink)".into());
+    };
+    let store = connect(&settings).await?;
+    let witness = govtrail::audit::witness::FileWitness::new(path);
+    let written = govtrail::audit::checkpointer::adopt(&store, &witness).await?;
+    eprintln!(
+        "adopt-witness: {written} checkpoint heads written to {}",
+        witness.path().display()
+    );
+    Ok(())
 }
 
 async fn migrate(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {

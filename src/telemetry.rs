@@ -25,3 +25,18 @@ pub fn init(format: LogFormat, filter: &str) {
         LogFormat::Pretty => builder.try_init(),
     };
 }
+
+/// `a: b: c` for an error and its sources, for the one log line that records it, with
+/// anything that looks like a secret or an email redacted (driver and server messages
+/// may quote values).
+#[must_use]
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    crate::domain::text::redact(&text)
+}

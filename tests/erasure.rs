@@ -14,7 +14,8 @@ mod common;
 use std::time::Duration;
 
 use common::{DedicatedNeo4j, TEST_SECRET, TestApp, keys_dir, test_settings, unique, verify_cli};
-use govtrail::audit::checkpoint::{CheckpointKey, Checkpointer};
+use govtrail::audit::checkpoint::CheckpointKey;
+use govtrail::audit::checkpointer::Checkpointer;
 use serde_json::{Value, json};
 
 #[tokio::test]

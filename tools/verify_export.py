@@ -29,36 +29,49 @@ sentences, as `govtrail verify-export`, src/export/offline.rs):
    if none does, the payload is still read to say what else was changed; DSSE does
    not sign key ids, so the key id the verifying signature names must be the one the
    signed packet states (`signerKeyId`);
-3. the payload is an in-toto Statement holding a govtrail lineage packet, and its
-   subject names the entity (`govtrail:<Type>/<id>`) with the SHA-256 of the RFC 8785
-   form of the entity's state, which must match the state's stated digest;
+3. the payload is an in-toto Statement holding a govtrail lineage packet, its
+   `exportedAt` is a canonical timestamp (below), and its subject names the entity
+   (`govtrail:<Type>/<id>`) with the SHA-256 of the RFC 8785 form of the entity's
+   state, which must match the state's stated digest;
 4. every history entry's `hash` is the SHA-256 (hex) of the RFC 8785 form of the entry
-   without `hash` and without null-valued fields, `timestamp` normalized to RFC 3339
-   UTC with six fractional digits; no entry appears twice; every entry audits the
-   entity;
+   without `hash` and without null-valued fields, its `timestamp` exactly as written,
+   which must be a canonical timestamp (an entry whose timestamp is not cannot have
+   its hash recomputed); no entry appears twice; every entry audits the entity;
 5. the entries form the entity's hash chain in packet order: the first entry's
    `prevHashes` holds "<entity id>=GENESIS", each next one "<entity id>=<hash of the
    one before>", and the last one is the entity's `auditHead`;
-6. every checkpoint's hash (SHA-256 of the RFC 8785 form of the checkpoint without
-   `hash` and `signature`, `sealedAt` normalized like `timestamp`), its Ed25519
-   signature (over the ASCII hex text of that hash) and its count;
-7. every sealed entry's RFC 9162 (RFC 6962) Merkle inclusion proof against the root
-   of the checkpoint that lists it at the proof's leaf index (leaf = the entry's hex
-   hash text, leaf hash = SHA-256(0x00 || leaf), node = SHA-256(0x01 || left ||
-   right)); entries not sealed yet are reported as a warning.
+6. every checkpoint's `sealedAt` is a canonical timestamp, its hash (SHA-256 of the
+   RFC 8785 form of the checkpoint without `hash` and `signature`, every other field
+   -- `sealedAt`, `entryIds`, `entryHashes`, `entryEntities`, ... -- as written), its
+   Ed25519 signature (over the ASCII hex text of that hash), its count, and, when it
+   lists `entryHashes` and `entryEntities`, one of each per entry and a root that is
+   the Merkle root of those hashes; only a checkpoint passing all five counts as a
+   verified checkpoint, and only proofs against one count as sealed;
+7. every sealed entry's RFC 9162 (RFC 6962) Merkle inclusion proof: the checkpoint it
+   names must list the entry at the proof's leaf index, the proof's tree size must be
+   the number of entries the checkpoint lists, and the audit path must lead from the
+   leaf to the checkpoint's root (leaf = the entry's hex hash text, leaf hash =
+   SHA-256(0x00 || leaf), node = SHA-256(0x01 || left || right)); an entry without a
+   proof that a checkpoint in the packet lists is a problem (its proof was removed);
+   entries not sealed yet are reported as a warning.
 
-RFC 8785 (JCS) here covers the JSON values govtrail writes: objects (keys sorted by
-UTF-16 code units), arrays, strings (escaped as JSON.stringify does), integers,
-booleans and null, without whitespace. Integers are written as ECMAScript writes the
-IEEE double nearest to them, as govtrail does (exact below 2^53). govtrail never
-writes non-integer numbers in what it hashes: an entry, state or checkpoint holding one
-is reported as a problem, because this verifier does not canonicalize such numbers.
+A canonical timestamp has exactly one text form, `YYYY-MM-DDTHH:MM:SS.ffffffZ`: 27
+characters, exactly six fractional digits, upper-case `T` and `Z`, and a real date and
+time (as chrono reads RFC 3339). No other spelling of the same instant (fewer or more
+digits, lower case, an offset) is accepted or rewritten, so no two texts share a hash.
 
-The JSON is read as govtrail reads it (serde_json): invalid UTF-8, unpaired surrogate
-escapes, numbers beyond the double range and nesting of 128 levels or more are errors
-in what is read, duplicated field names are errors in the fixed parts of the format.
-When the packet is not in the expected shape, the detail after "the payload is not a
-govtrail lineage packet:" is this verifier's own wording, not govtrail's.
+RFC 8785 (JCS) numbers are written as ECMAScript writes the IEEE double nearest to
+them (integers exactly below 2^53), as govtrail (serde_jcs) does; objects have their
+keys sorted by UTF-16 code units, strings are escaped as JSON.stringify does, and there
+is no whitespace.
+
+The JSON is read as govtrail reads it (serde_json into serde-derived structs), in the
+same order and with the same first error: invalid UTF-8, unpaired surrogate escapes,
+numbers beyond the double range and nesting of 128 levels or more are errors; an
+part of the format with an unknown field is refused (nothing rides in a packet that
+no check reads), as is a duplicated field of the fixed parts of the format. When the file or its payload cannot be read, the detail (after "the file is
+not a DSSE envelope" or "the payload is not a govtrail lineage packet:") is
+serde_json's sentence, at serde_json's line and column (columns count bytes).
 
 Requires Python 3.9 or later and the `cryptography` package.
 """
@@ -71,6 +84,7 @@ import json
 import math
 import re
 import sys
+import unicodedata
 from decimal import Decimal
 
 try:
@@ -91,20 +105,11 @@ IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://govtrail.dev/lineage-packet/v1"
 
-NON_INTEGER = (
-    "it holds a number that is not an integer, which govtrail never writes "
-    "and this verifier does not canonicalize"
-)
-
-# serde_json refuses to read a container nested this deep (or deeper).
-MAX_DEPTH = 128
-
 # Ed25519: field prime, curve constant d, group order.
 _P = 2**255 - 19
 _D = (-121665 * pow(121666, _P - 2, _P)) % _P
 _L = 2**252 + 27742317777372353535851937790883648493
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _HEX = re.compile(r"[0-9a-fA-F]*\Z")
 # What Rust's str::trim removes (Unicode White_Space).
 _RUST_WHITESPACE = (
@@ -116,390 +121,1050 @@ _RUST_WHITESPACE = (
 # ---------------------------------------------------------------------------
 # Reading JSON as serde_json does
 # ---------------------------------------------------------------------------
+#
+# govtrail reads the envelope and the Statement with serde_json (`from_slice`) into
+# serde-derived structs. So that a damaged or reshaped packet gets the same sentence
+# from both verifiers, this reader follows serde_json's deserializer step by step: it
+# reads the bytes in the same order, into the same types, stops at the same first
+# error and reports it in serde_json's words and at serde_json's line and column
+# (columns count bytes; an error without a position of its own takes the position the
+# reader has reached when serde_json would give it one).
+
+# serde_json's error sentences.
+EOF_LIST = "EOF while parsing a list"
+EOF_OBJECT = "EOF while parsing an object"
+EOF_STRING = "EOF while parsing a string"
+EOF_VALUE = "EOF while parsing a value"
+EXPECTED_COLON = "expected `:`"
+EXPECTED_LIST_COMMA_OR_END = "expected `,` or `]`"
+EXPECTED_OBJECT_COMMA_OR_END = "expected `,` or `}`"
+EXPECTED_IDENT = "expected ident"
+EXPECTED_VALUE = "expected value"
+INVALID_ESCAPE = "invalid escape"
+INVALID_NUMBER = "invalid number"
+NUMBER_OUT_OF_RANGE = "number out of range"
+INVALID_UNICODE = "invalid unicode code point"
+CONTROL_CHARACTER = "control character (\\u0000-\\u001F) found while parsing a string"
+KEY_MUST_BE_A_STRING = "key must be a string"
+LONE_LEADING_SURROGATE = "lone leading surrogate in hex escape"
+TRAILING_COMMA = "trailing comma"
+TRAILING_CHARACTERS = "trailing characters"
+UNEXPECTED_END_OF_HEX_ESCAPE = "unexpected end of hex escape"
+RECURSION_LIMIT = "recursion limit exceeded"
+
+# serde_json refuses to nest containers this deep (it counts down from 128 and fails
+# on reaching 0).
+MAX_DEPTH = 128
+
+# serde_json's private map key that makes a `Value` read a RawValue (feature
+# `raw_value`, which govtrail's dependencies enable).
+RAW_VALUE_TOKEN = "$serde_json::private::RawValue"
+
+_U64_MAX = 2**64 - 1
+_I32_MAX = 2**31 - 1
+
+_WHITESPACE = b" \n\t\r"
+_STRING_STOP = re.compile(b'["\\\\\x00-\x1f]')
+_SIMPLE_ESCAPES = {
+    0x22: b'"',
+    0x5C: b"\\",
+    0x2F: b"/",
+    0x62: b"\x08",
+    0x66: b"\x0c",
+    0x6E: b"\n",
+    0x72: b"\r",
+    0x74: b"\t",
+}
+_HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
 
 
-class Malformed(Exception):
-    """The JSON, or its shape, is not what the format says."""
+class JsonError(Exception):
+    """A serde_json error: its sentence and position (line 0: none yet)."""
 
-    def __init__(self, detail, path=""):
-        super().__init__(detail)
-        self.detail = detail
-        self.path = path
+    def __init__(self, message, line=0, column=0):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
 
     def __str__(self):
-        if not self.path:
-            return self.detail
-        path = self.path if len(self.path) <= 100 else self.path[:97] + "..."
-        return f"{self.detail} at {path}"
-
-
-class NonInteger(Exception):
-    """A value to canonicalize holds a number that is not an integer."""
+        if self.line == 0:
+            return self.message
+        return f"{self.message} at line {self.line} column {self.column}"
 
 
 class JNumber:
-    """A number serde_json reads as a double: a fraction, an exponent, -0, or an
-    integer outside [-2^63, 2^64 - 1]. `value` is infinite when it is out of range."""
+    """A number serde_json reads as a double (a fraction, an exponent, -0, or an
+    integer outside [-2^63, 2^64 - 1]); `value` is that double."""
 
-    __slots__ = ("text", "value")
+    __slots__ = ("value",)
 
-    def __init__(self, text, value):
-        self.text = text
+    def __init__(self, value):
         self.value = value
 
     def __repr__(self):
-        return self.text
+        return _zmij(self.value)
 
 
-class JObject(dict):
-    """A JSON object; `duplicates` lists the names that occurred more than once
-    (the last value is kept, as serde_json does for maps)."""
-
-    duplicates = ()
-
-
-def _object(pairs):
-    obj = JObject()
-    duplicates = []
-    for name, value in pairs:
-        if name in obj:
-            duplicates.append(name)
-        obj[name] = value
-    if duplicates:
-        obj.duplicates = tuple(duplicates)
-    return obj
-
-
-def _integer(text):
-    if text == "-0":
-        return JNumber(text, -0.0)
-    if len(text) <= 21:
-        value = int(text)
-        if -(2**63) <= value <= 2**64 - 1:
-            return value
-    return JNumber(text, float(text))
+def _zmij(f):
+    """A double as serde_json writes one in an error message (the zmij crate)."""
+    if math.isnan(f):
+        return "NaN"
+    if math.isinf(f):
+        return "inf" if f > 0 else "-inf"
+    sign = "-" if math.copysign(1.0, f) < 0 else ""
+    if f == 0:
+        return sign + "0.0"
+    digits, point = _shortest_digits(abs(f))
+    exp = point - 1
+    n = len(digits)
+    if -5 <= exp <= 15:
+        if n - 1 <= exp:
+            text = digits + "0" * (exp - n + 1) + ".0"
+        elif exp >= 0:
+            text = digits[: exp + 1] + "." + digits[exp + 1 :]
+        else:
+            text = "0." + "0" * (-exp - 1) + digits
+    else:
+        text = digits[0] + ("." + digits[1:] if n > 1 else "")
+        text += f"e{'+' if exp >= 0 else '-'}{abs(exp)}"
+    return sign + text
 
 
-def _fraction(text):
-    return JNumber(text, float(text))
+def _shortest_digits(f):
+    """The shortest decimal digits that read back as the positive double `f`, and
+    the position of the decimal point relative to them (value = 0.DIGITS * 10^point)."""
+    sign, digits, exponent = Decimal(repr(f)).as_tuple()
+    digits = list(digits)
+    while len(digits) > 1 and digits[-1] == 0:
+        digits.pop()
+        exponent += 1
+    text = "".join(map(str, digits))
+    return text, exponent + len(text)
 
 
-def _constant(name):
-    raise ValueError(f"`{name}` is not JSON")
+def _rust_debug_str(s):
+    """A string as Rust's `{:?}` writes it (serde's `string "..."`), as near as the
+    Unicode tables of this Python allow."""
+    out = ['"']
+    for c in s:
+        if c == '"':
+            out.append('\\"')
+        elif c == "\\":
+            out.append("\\\\")
+        elif c == "\t":
+            out.append("\\t")
+        elif c == "\r":
+            out.append("\\r")
+        elif c == "\n":
+            out.append("\\n")
+        elif c == "\0":
+            out.append("\\0")
+        elif " " <= c <= "~":
+            out.append(c)
+        else:
+            category = unicodedata.category(c)
+            if category in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs", "Mn", "Me"):
+                out.append(f"\\u{{{ord(c):x}}}")
+            else:
+                out.append(c)
+    out.append('"')
+    return "".join(out)
 
 
-# Python's words for JSON syntax errors, in serde_json's.
-_JSON_ERRORS = (
-    ("Expecting value", "expected value"),
-    ("Unexpected UTF-8 BOM", "expected value"),
-    ("Expecting ',' delimiter", "expected `,`"),
-    ("Expecting ':' delimiter", "expected `:`"),
-    ("Expecting property name", "key must be a string"),
-    ("Extra data", "trailing characters"),
-    ("Unterminated string", "EOF while parsing a string"),
-    ("Invalid control character", "control character (\\u0000-\\u001F) found while parsing a string"),
-    ("Invalid \\", "invalid escape"),
-)
+class Reader:
+    """serde_json's `Deserializer<SliceRead>` over `data`."""
 
+    __slots__ = ("data", "index", "depth")
 
-def parse_json(data):
-    """Parses JSON bytes. Syntax errors raise Malformed; what serde_json checks only
-    in the values it actually reads (strings' code points, number range, depth) is
-    checked by the shape checkers below."""
-    # Invalid UTF-8 becomes lone surrogates, which are refused wherever read.
-    text = data.decode("utf-8", "surrogateescape")
-    try:
-        return json.loads(
-            text,
-            object_pairs_hook=_object,
-            parse_int=_integer,
-            parse_float=_fraction,
-            parse_constant=_constant,
-        )
-    except json.JSONDecodeError as e:
-        message = e.msg[:1].lower() + e.msg[1:]
-        for start, words in _JSON_ERRORS:
-            if e.msg.startswith(start):
-                message = words
+    def __init__(self, data):
+        self.data = data
+        self.index = 0
+        self.depth = MAX_DEPTH
+
+    # Positions and errors ------------------------------------------------
+
+    def _position(self, i):
+        start_of_line = self.data.rfind(b"\n", 0, i) + 1
+        return 1 + self.data.count(b"\n", 0, start_of_line), i - start_of_line
+
+    def error(self, message):
+        """An error caused by the byte just read."""
+        return JsonError(message, *self._position(self.index))
+
+    def peek_error(self, message):
+        """An error caused by the byte about to be read."""
+        return JsonError(message, *self._position(min(len(self.data), self.index + 1)))
+
+    def fix(self, err):
+        """Gives a position to an error that has none (serde_json's fix_position)."""
+        if err.line == 0:
+            return JsonError(err.message, *self._position(self.index))
+        return err
+
+    # Bytes ----------------------------------------------------------------
+
+    def peek(self):
+        return self.data[self.index] if self.index < len(self.data) else None
+
+    def peek_or_null(self):
+        return self.data[self.index] if self.index < len(self.data) else 0
+
+    def next(self):
+        if self.index < len(self.data):
+            self.index += 1
+            return self.data[self.index - 1]
+        return None
+
+    def whitespace(self):
+        """Skips whitespace; the next byte, not consumed (None at the end)."""
+        data, i, n = self.data, self.index, len(self.data)
+        while i < n and data[i] in _WHITESPACE:
+            i += 1
+        self.index = i
+        return data[i] if i < n else None
+
+    def ident(self, rest):
+        for expected in rest:
+            got = self.next()
+            if got is None:
+                raise self.error(EOF_VALUE)
+            if got != expected:
+                raise self.error(EXPECTED_IDENT)
+
+    def end(self):
+        """After the top-level value: nothing but whitespace may follow."""
+        if self.whitespace() is not None:
+            raise self.peek_error(TRAILING_CHARACTERS)
+
+    # Numbers --------------------------------------------------------------
+
+    def number(self, positive):
+        """A number whose sign (if any) has been read: ("u", int), ("i", int) or
+        ("f", float), as serde_json's ParserNumber."""
+        start = self.index if positive else self.index - 1
+        first = self.next()
+        if first is None:
+            raise self.error(EOF_VALUE)
+        if first == 0x30:
+            if 0x30 <= self.peek_or_null() <= 0x39:
+                raise self.peek_error(INVALID_NUMBER)
+            significand = 0
+        elif 0x31 <= first <= 0x39:
+            significand = first - 0x30
+            while 0x30 <= self.peek_or_null() <= 0x39:
+                if significand <= _U64_MAX:
+                    significand = significand * 10 + self.data[self.index] - 0x30
+                self.index += 1
+        else:
+            raise self.error(INVALID_NUMBER)
+        # Beyond u64, serde_json reads the integer as a double.
+        is_float = significand > _U64_MAX
+        nonzero = significand != 0
+        if self.peek_or_null() == 0x2E:
+            is_float = True
+            self.index += 1
+            digits = 0
+            while 0x30 <= self.peek_or_null() <= 0x39:
+                nonzero = nonzero or self.data[self.index] != 0x30
+                self.index += 1
+                digits += 1
+            if digits == 0:
+                if self.peek() is not None:
+                    raise self.peek_error(INVALID_NUMBER)
+                raise self.peek_error(EOF_VALUE)
+        if self.peek_or_null() in (0x65, 0x45):
+            is_float = True
+            self.index += 1
+            positive_exp = True
+            if self.peek_or_null() in (0x2B, 0x2D):
+                positive_exp = self.data[self.index] == 0x2B
+                self.index += 1
+            c = self.next()
+            if c is None:
+                raise self.error(EOF_VALUE)
+            if not 0x30 <= c <= 0x39:
+                raise self.error(INVALID_NUMBER)
+            exp = c - 0x30
+            while 0x30 <= self.peek_or_null() <= 0x39:
+                self.index += 1
+                exp = exp * 10 + self.data[self.index - 1] - 0x30
+                if exp > _I32_MAX:
+                    if nonzero and positive_exp:
+                        raise self.error(NUMBER_OUT_OF_RANGE)
+                    while 0x30 <= self.peek_or_null() <= 0x39:
+                        self.index += 1
+                    return "f", 0.0 if positive else -0.0
+        if not is_float:
+            if positive:
+                return "u", significand
+            if 1 <= significand <= 2**63:
+                return "i", -significand
+            return "f", -float(significand)
+        value = float(self.data[start : self.index].decode("ascii"))
+        if math.isinf(value):
+            raise self.error(NUMBER_OUT_OF_RANGE)
+        return "f", value
+
+    # Strings --------------------------------------------------------------
+
+    def string(self):
+        """A string whose opening quote has been read (serde_json's parse_str)."""
+        data, n = self.data, len(self.data)
+        start = self.index
+        scratch = None
+        while True:
+            stop = _STRING_STOP.search(data, self.index)
+            if stop is None:
+                self.index = n
+                raise self.error(EOF_STRING)
+            i = stop.start()
+            b = data[i]
+            if b == 0x22:
+                if scratch is None:
+                    raw = data[start:i]
+                else:
+                    scratch += data[start:i]
+                    raw = bytes(scratch)
+                self.index = i + 1
+                try:
+                    return raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    line, column = self._position(self.index)
+                    raise JsonError(
+                        INVALID_UNICODE, line, max(0, column - (len(raw) - e.start))
+                    ) from None
+            if b == 0x5C:
+                if scratch is None:
+                    scratch = bytearray()
+                scratch += data[start:i]
+                self.index = i + 1
+                self._escape(scratch)
+                start = self.index
+            else:
+                self.index = i + 1
+                raise self.error(CONTROL_CHARACTER)
+
+    def _escape(self, scratch):
+        c = self.next()
+        if c is None:
+            raise self.error(EOF_STRING)
+        simple = _SIMPLE_ESCAPES.get(c)
+        if simple is not None:
+            scratch += simple
+            return
+        if c != 0x75:
+            raise self.error(INVALID_ESCAPE)
+        n1 = self._hex_escape()
+        if 0xDC00 <= n1 <= 0xDFFF:
+            raise self.error(LONE_LEADING_SURROGATE)
+        if not 0xD800 <= n1 <= 0xDBFF:
+            scratch += chr(n1).encode("utf-8")
+            return
+        for expected in (0x5C, 0x75):
+            if self.index >= len(self.data):
+                raise self.error(EOF_STRING)
+            got = self.data[self.index]
+            self.index += 1
+            if got != expected:
+                raise self.error(UNEXPECTED_END_OF_HEX_ESCAPE)
+        n2 = self._hex_escape()
+        if not 0xDC00 <= n2 <= 0xDFFF:
+            raise self.error(LONE_LEADING_SURROGATE)
+        scratch += chr((((n1 - 0xD800) << 10) | (n2 - 0xDC00)) + 0x10000).encode("utf-8")
+
+    def _hex_escape(self):
+        digits = self.data[self.index : self.index + 4]
+        if len(digits) < 4:
+            self.index = len(self.data)
+            raise self.error(EOF_STRING)
+        self.index += 4
+        if not all(d in _HEX_DIGITS for d in digits):
+            raise self.error(INVALID_ESCAPE)
+        return int(digits, 16)
+
+    def skip_string(self):
+        """Skips a string whose opening quote has been read (serde_json's ignore_str:
+        neither UTF-8 nor surrogates are checked)."""
+        data, n = self.data, len(self.data)
+        while True:
+            stop = _STRING_STOP.search(data, self.index)
+            if stop is None:
+                self.index = n
+                raise self.error(EOF_STRING)
+            i = stop.start()
+            b = data[i]
+            if b == 0x22:
+                self.index = i + 1
+                return
+            if b == 0x5C:
+                self.index = i + 1
+                c = self.next()
+                if c is None:
+                    raise self.error(EOF_STRING)
+                if c == 0x75:
+                    self._hex_escape()
+                elif c not in _SIMPLE_ESCAPES:
+                    raise self.error(INVALID_ESCAPE)
+            else:
+                self.index = i
+                raise self.error(CONTROL_CHARACTER)
+
+    # Skipping a value (serde's IgnoredAny) --------------------------------
+
+    def _skip_number(self):
+        c = self.next() or 0
+        if c == 0x30:
+            if 0x30 <= self.peek_or_null() <= 0x39:
+                raise self.peek_error(INVALID_NUMBER)
+        elif 0x31 <= c <= 0x39:
+            while 0x30 <= self.peek_or_null() <= 0x39:
+                self.index += 1
+        else:
+            raise self.error(INVALID_NUMBER)
+        if self.peek_or_null() == 0x2E:
+            self.index += 1
+            if not 0x30 <= self.peek_or_null() <= 0x39:
+                raise self.peek_error(INVALID_NUMBER)
+            while 0x30 <= self.peek_or_null() <= 0x39:
+                self.index += 1
+        if self.peek_or_null() in (0x65, 0x45):
+            self.index += 1
+            if self.peek_or_null() in (0x2B, 0x2D):
+                self.index += 1
+            if not 0x30 <= (self.next() or 0) <= 0x39:
+                raise self.error(INVALID_NUMBER)
+            while 0x30 <= self.peek_or_null() <= 0x39:
+                self.index += 1
+
+    def skip(self):
+        """Skips one value as serde_json's ignore_value does (no depth limit)."""
+        stack = []
+        enclosing = None
+        while True:
+            b = self.whitespace()
+            if b is None:
+                raise self.peek_error(EOF_VALUE)
+            frame = None
+            if b == 0x6E:
+                self.index += 1
+                self.ident(b"ull")
+            elif b == 0x74:
+                self.index += 1
+                self.ident(b"rue")
+            elif b == 0x66:
+                self.index += 1
+                self.ident(b"alse")
+            elif b == 0x2D:
+                self.index += 1
+                self._skip_number()
+            elif 0x30 <= b <= 0x39:
+                self._skip_number()
+            elif b == 0x22:
+                self.index += 1
+                self.skip_string()
+            elif b in (0x5B, 0x7B):
+                if enclosing is not None:
+                    stack.append(enclosing)
+                    enclosing = None
+                self.index += 1
+                frame = b
+            else:
+                raise self.peek_error(EXPECTED_VALUE)
+            if frame is not None:
+                accept_comma = False
+            elif enclosing is not None:
+                frame, enclosing, accept_comma = enclosing, None, True
+            elif stack:
+                frame, accept_comma = stack.pop(), True
+            else:
+                return
+            while True:
+                b = self.whitespace()
+                if b == 0x2C and accept_comma:
+                    self.index += 1
+                    break
+                if (b == 0x5D and frame == 0x5B) or (b == 0x7D and frame == 0x7B):
+                    self.index += 1
+                    if not stack:
+                        return
+                    frame, accept_comma = stack.pop(), True
+                    continue
+                if b is None:
+                    raise self.peek_error(EOF_LIST if frame == 0x5B else EOF_OBJECT)
+                if accept_comma:
+                    raise self.peek_error(
+                        EXPECTED_LIST_COMMA_OR_END
+                        if frame == 0x5B
+                        else EXPECTED_OBJECT_COMMA_OR_END
+                    )
                 break
-        raise Malformed(f"{message} at line {e.lineno} column {e.colno}") from None
-    except RecursionError:
-        raise Malformed("recursion limit exceeded") from None
-    except (ValueError, TypeError) as e:
-        raise Malformed(str(e)) from None
+            if frame == 0x7B:
+                b = self.whitespace()
+                if b == 0x22:
+                    self.index += 1
+                elif b is not None:
+                    raise self.peek_error(KEY_MUST_BE_A_STRING)
+                else:
+                    raise self.peek_error(EOF_OBJECT)
+                self.skip_string()
+                b = self.whitespace()
+                if b == 0x3A:
+                    self.index += 1
+                elif b is not None:
+                    raise self.peek_error(EXPECTED_COLON)
+                else:
+                    raise self.peek_error(EOF_OBJECT)
+            enclosing = frame
+
+    # Containers -----------------------------------------------------------
+
+    def container(self, visit, is_map):
+        """`[`/`{` is next: reads the container with `visit`, then its end, as
+        serde_json does (the end is read even when `visit` failed)."""
+        self.depth -= 1
+        if self.depth == 0:
+            raise self.peek_error(RECURSION_LIMIT)
+        self.index += 1
+        err = None
+        result = None
+        try:
+            result = visit(self, _Access())
+        except JsonError as e:
+            err = e
+        self.depth += 1
+        try:
+            if is_map:
+                self._end_map()
+            else:
+                self._end_seq()
+        except JsonError as e:
+            if err is None:
+                err = e
+        if err is not None:
+            raise self.fix(err)
+        return result
+
+    def _end_seq(self):
+        b = self.whitespace()
+        if b == 0x5D:
+            self.index += 1
+        elif b == 0x2C:
+            self.index += 1
+            if self.whitespace() == 0x5D:
+                raise self.peek_error(TRAILING_COMMA)
+            raise self.peek_error(TRAILING_CHARACTERS)
+        elif b is not None:
+            raise self.peek_error(TRAILING_CHARACTERS)
+        else:
+            raise self.peek_error(EOF_LIST)
+
+    def _end_map(self):
+        b = self.whitespace()
+        if b == 0x7D:
+            self.index += 1
+        elif b == 0x2C:
+            raise self.peek_error(TRAILING_COMMA)
+        elif b is not None:
+            raise self.peek_error(TRAILING_CHARACTERS)
+        else:
+            raise self.peek_error(EOF_OBJECT)
+
+    def next_element(self, access):
+        """Whether the sequence has another element (serde_json's SeqAccess)."""
+        b = self.whitespace()
+        if b is None:
+            raise self.peek_error(EOF_LIST)
+        if b == 0x5D:
+            return False
+        if access.first:
+            access.first = False
+            return True
+        if b == 0x2C:
+            self.index += 1
+            b = self.whitespace()
+            if b == 0x5D:
+                raise self.peek_error(TRAILING_COMMA)
+            if b is None:
+                raise self.peek_error(EOF_VALUE)
+            return True
+        raise self.peek_error(EXPECTED_LIST_COMMA_OR_END)
+
+    def next_key(self, access):
+        """The next key of a map, or None at its end (serde_json's MapAccess)."""
+        b = self.whitespace()
+        if b is None:
+            raise self.peek_error(EOF_OBJECT)
+        if b == 0x7D:
+            return None
+        if access.first:
+            access.first = False
+            if b != 0x22:
+                raise self.peek_error(KEY_MUST_BE_A_STRING)
+        elif b == 0x2C:
+            self.index += 1
+            b = self.whitespace()
+            if b == 0x7D:
+                raise self.peek_error(TRAILING_COMMA)
+            if b is None:
+                raise self.peek_error(EOF_VALUE)
+            if b != 0x22:
+                raise self.peek_error(KEY_MUST_BE_A_STRING)
+        else:
+            raise self.peek_error(EXPECTED_OBJECT_COMMA_OR_END)
+        self.index += 1
+        return self.string()
+
+    def colon(self):
+        b = self.whitespace()
+        if b == 0x3A:
+            self.index += 1
+        elif b is not None:
+            raise self.peek_error(EXPECTED_COLON)
+        else:
+            raise self.peek_error(EOF_OBJECT)
+
+    def invalid_type(self, expected):
+        """serde_json's peek_invalid_type: reads the value that is not `expected`."""
+        b = self.peek_or_null()
+        if b == 0x6E:
+            self.index += 1
+            self.ident(b"ull")
+            unexpected = "null"
+        elif b == 0x74:
+            self.index += 1
+            self.ident(b"rue")
+            unexpected = "boolean `true`"
+        elif b == 0x66:
+            self.index += 1
+            self.ident(b"alse")
+            unexpected = "boolean `false`"
+        elif b == 0x2D or 0x30 <= b <= 0x39:
+            if b == 0x2D:
+                self.index += 1
+            unexpected = _unexpected_number(self.number(b != 0x2D))
+        elif b == 0x22:
+            self.index += 1
+            unexpected = "string " + _rust_debug_str(self.string())
+        elif b == 0x5B:
+            unexpected = "sequence"
+        elif b == 0x7B:
+            unexpected = "map"
+        else:
+            return self.peek_error(EXPECTED_VALUE)
+        return self.fix(JsonError(f"invalid type: {unexpected}, expected {expected}"))
 
 
-def _sub(path, name):
-    if isinstance(name, int):
-        return f"{path}[{name}]"
-    return f"{path}.{name}" if path else name
+class _Access:
+    """Whether a SeqAccess/MapAccess is at its first element."""
+
+    __slots__ = ("first",)
+
+    def __init__(self):
+        self.first = True
 
 
-def _enter(path, depth):
-    if depth + 1 >= MAX_DEPTH:
-        raise Malformed("recursion limit exceeded", path)
+def _unexpected_number(number):
+    kind, value = number
+    if kind == "f":
+        return f"floating point `{_zmij(value)}`"
+    return f"integer `{value}`"
 
 
-def _text(value, path):
-    if _SURROGATE.search(value):
-        raise Malformed("invalid unicode code point", path)
-    return value
+# Types, each read as serde reads it: `read(reader)` and `missing(name)` (what a struct
+# field of this type is when absent).
 
 
-def _unexpected(value):
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"boolean `{'true' if value else 'false'}`"
-    if isinstance(value, int):
-        return f"integer `{value}`"
-    if isinstance(value, JNumber):
-        return f"floating point `{value.text}`"
-    if isinstance(value, str):
-        return "string " + json.dumps(value, ensure_ascii=True)
-    if isinstance(value, list):
-        return "sequence"
-    return "map"
+class _Type:
+    expecting = ""
+
+    def missing(self, name):
+        raise JsonError(f"missing field `{name}`")
+
+    def begin(self, r):
+        b = r.whitespace()
+        if b is None:
+            raise r.peek_error(EOF_VALUE)
+        return b
 
 
-def _invalid_type(value, expected, path):
-    return Malformed(f"invalid type: {_unexpected(value)}, expected {expected}", path)
+class _Value(_Type):
+    """serde_json::Value: strings and numbers strict, objects a map (last duplicate
+    wins)."""
+
+    def read(self, r):
+        b = self.begin(r)
+        try:
+            if b == 0x6E:
+                r.index += 1
+                r.ident(b"ull")
+                return None
+            if b == 0x74:
+                r.index += 1
+                r.ident(b"rue")
+                return True
+            if b == 0x66:
+                r.index += 1
+                r.ident(b"alse")
+                return False
+            if b == 0x2D or 0x30 <= b <= 0x39:
+                if b == 0x2D:
+                    r.index += 1
+                kind, value = r.number(b != 0x2D)
+                return JNumber(value) if kind == "f" else value
+            if b == 0x22:
+                r.index += 1
+                return r.string()
+            if b == 0x5B:
+                return r.container(self._array, False)
+            if b == 0x7B:
+                return r.container(self._object, True)
+            raise r.peek_error(EXPECTED_VALUE)
+        except JsonError as e:
+            raise r.fix(e) from None
+
+    def _array(self, r, access):
+        out = []
+        while r.next_element(access):
+            out.append(self.read(r))
+        return out
+
+    def _object(self, r, access):
+        key = r.next_key(access)
+        if key is None:
+            return {}
+        if key == RAW_VALUE_TOKEN:
+            r.colon()
+            text = _RAW_VALUE_STRING.read(r)
+            inner = Reader(text.encode("utf-8"))
+            try:
+                value = self.read(inner)
+                inner.end()
+            except JsonError as e:
+                # serde_json re-reads the position from the message.
+                raise JsonError(e.message, e.line, e.column) from None
+            return value
+        out = {}
+        while key is not None:
+            r.colon()
+            out[key] = self.read(r)
+            key = r.next_key(access)
+        return out
 
 
-def any_value(value, path, depth):
-    """A serde_json `Value`: anything, its strings and numbers read strictly."""
-    stack = [(value, path, depth)]
-    while stack:
-        v, p, d = stack.pop()
-        if isinstance(v, str):
-            _text(v, p)
-        elif isinstance(v, JNumber):
-            if not math.isfinite(v.value):
-                raise Malformed("number out of range", p)
-        elif isinstance(v, dict):
-            _enter(p, d)
-            for name, item in v.items():
-                _text(name, p)
-                stack.append((item, _sub(p, name), d + 1))
-        elif isinstance(v, list):
-            _enter(p, d)
-            for i, item in enumerate(v):
-                stack.append((item, _sub(p, i), d + 1))
-    return value
+class _String(_Type):
+    expecting = "a string"
+
+    def read(self, r):
+        b = self.begin(r)
+        try:
+            if b == 0x22:
+                r.index += 1
+                return r.string()
+            raise r.invalid_type(self.expecting)
+        except JsonError as e:
+            raise r.fix(e) from None
 
 
-def string(value, path, depth):
-    if isinstance(value, str):
-        return _text(value, path)
-    raise _invalid_type(value, "a string", path)
+class _Bool(_Type):
+    expecting = "a boolean"
+
+    def read(self, r):
+        b = self.begin(r)
+        try:
+            if b == 0x74:
+                r.index += 1
+                r.ident(b"rue")
+                return True
+            if b == 0x66:
+                r.index += 1
+                r.ident(b"alse")
+                return False
+            raise r.invalid_type(self.expecting)
+        except JsonError as e:
+            raise r.fix(e) from None
 
 
-def boolean(value, path, depth):
-    if isinstance(value, bool):
-        return value
-    raise _invalid_type(value, "a boolean", path)
+class _Integer(_Type):
+    def __init__(self, name, low, high):
+        self.expecting = name
+        self.low = low
+        self.high = high
 
-
-def integer(low, high, name):
-    def check(value, path, depth):
-        if isinstance(value, int) and not isinstance(value, bool):
-            if low <= value <= high:
+    def read(self, r):
+        b = self.begin(r)
+        try:
+            if b == 0x2D or 0x30 <= b <= 0x39:
+                if b == 0x2D:
+                    r.index += 1
+                kind, value = r.number(b != 0x2D)
+                if kind == "f":
+                    raise JsonError(
+                        f"invalid type: floating point `{_zmij(value)}`, expected "
+                        f"{self.expecting}"
+                    )
+                if not self.low <= value <= self.high:
+                    raise JsonError(
+                        f"invalid value: integer `{value}`, expected {self.expecting}"
+                    )
                 return value
-            raise Malformed(f"invalid value: integer `{value}`, expected {name}", path)
-        if isinstance(value, JNumber) and not math.isfinite(value.value):
-            raise Malformed("number out of range", path)
-        raise _invalid_type(value, name, path)
-
-    return check
+            raise r.invalid_type(self.expecting)
+        except JsonError as e:
+            raise r.fix(e) from None
 
 
-u32 = integer(0, 2**32 - 1, "u32")
-u64 = integer(0, 2**64 - 1, "u64")
-i64 = integer(-(2**63), 2**63 - 1, "i64")
+class _Option(_Type):
+    def __init__(self, inner):
+        self.inner = inner
+
+    def missing(self, name):
+        return None
+
+    def read(self, r):
+        if r.whitespace() == 0x6E:
+            r.index += 1
+            r.ident(b"ull")
+            return None
+        return self.inner.read(r)
 
 
-def option(checker):
-    def check(value, path, depth):
-        return None if value is None else checker(value, path, depth)
+class _Seq(_Type):
+    expecting = "a sequence"
 
-    check.optional = True
-    return check
+    def __init__(self, inner):
+        self.inner = inner
 
+    def read(self, r):
+        b = self.begin(r)
+        try:
+            if b == 0x5B:
+                return r.container(self._visit, False)
+            raise r.invalid_type(self.expecting)
+        except JsonError as e:
+            raise r.fix(e) from None
 
-def sequence(checker):
-    def check(value, path, depth):
-        if not isinstance(value, list):
-            raise _invalid_type(value, "a sequence", path)
-        _enter(path, depth)
-        return [checker(item, _sub(path, i), depth + 1) for i, item in enumerate(value)]
-
-    return check
-
-
-def string_map(value, path, depth):
-    if not isinstance(value, dict):
-        raise _invalid_type(value, "a map", path)
-    _enter(path, depth)
-    for name, item in value.items():
-        _text(name, path)
-        string(item, _sub(path, name), depth + 1)
-    return dict(value)
+    def _visit(self, r, access):
+        out = []
+        while r.next_element(access):
+            out.append(self.inner.read(r))
+        return out
 
 
-def value_map(value, path, depth):
-    if not isinstance(value, dict):
-        raise _invalid_type(value, "a map", path)
-    return any_value(value, path, depth)
+class _Map(_Type):
+    """A map with string keys (BTreeMap<String, _>, serde_json::Map): the last of
+    duplicated keys wins."""
+
+    expecting = "a map"
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def read(self, r):
+        b = self.begin(r)
+        try:
+            if b == 0x7B:
+                return r.container(self._visit, True)
+            raise r.invalid_type(self.expecting)
+        except JsonError as e:
+            raise r.fix(e) from None
+
+    def _visit(self, r, access):
+        out = {}
+        key = r.next_key(access)
+        while key is not None:
+            r.colon()
+            out[key] = self.inner.read(r)
+            key = r.next_key(access)
+        return out
 
 
 def _one_of(names):
     quoted = [f"`{n}`" for n in names]
+    if not quoted:
+        return "there are no fields"
     if len(quoted) == 1:
-        return quoted[0]
+        return "expected " + quoted[0]
     if len(quoted) == 2:
-        return f"{quoted[0]} or {quoted[1]}"
-    return "one of " + ", ".join(quoted)
+        return f"expected {quoted[0]} or {quoted[1]}"
+    return "expected one of " + ", ".join(quoted)
 
 
-def struct(name, fields, deny_unknown=False):
-    """A serde struct: a JSON object (or array, positionally) with these fields."""
-    names = [f for f, _ in fields]
+class _Struct(_Type):
+    """A serde-derived struct: a JSON object (fields in any order, unknown ones
+    skipped or, with deny_unknown, refused) or an array of its fields in order."""
 
-    def check(value, path, depth):
+    def __init__(self, name, fields, deny_unknown=False):
+        self.name = name
+        self.expecting = f"struct {name}"
+        self.fields = fields
+        self.types = dict(fields)
+        self.deny_unknown = deny_unknown
+
+    def read(self, r):
+        b = self.begin(r)
+        try:
+            if b == 0x5B:
+                return r.container(self._visit_seq, False)
+            if b == 0x7B:
+                return r.container(self._visit_map, True)
+            raise r.invalid_type(self.expecting)
+        except JsonError as e:
+            raise r.fix(e) from None
+
+    def _visit_seq(self, r, access):
         out = {}
-        if isinstance(value, dict):
-            _enter(path, depth)
-            for key in value:
-                _text(key, path)
-            for key in getattr(value, "duplicates", ()):
-                if key in names:
-                    raise Malformed(f"duplicate field `{key}`", path)
-            if deny_unknown:
-                for key in value:
-                    if key not in names:
-                        raise Malformed(
-                            f"unknown field `{key}`, expected {_one_of(names)}", path
-                        )
-            for field, checker in fields:
-                if field in value:
-                    out[field] = checker(value[field], _sub(path, field), depth + 1)
-                elif getattr(checker, "optional", False):
-                    out[field] = None
-                else:
-                    raise Malformed(f"missing field `{field}`", path)
-            return out
-        if isinstance(value, list):
-            _enter(path, depth)
-            if len(value) != len(fields):
-                raise Malformed(
-                    f"invalid length {len(value)}, expected struct {name} "
-                    f"with {len(fields)} elements",
-                    path,
+        for i, (field, kind) in enumerate(self.fields):
+            if not r.next_element(access):
+                raise JsonError(
+                    f"invalid length {i}, expected struct {self.name} with "
+                    f"{len(self.fields)} element{'' if len(self.fields) == 1 else 's'}"
                 )
-            for i, (field, checker) in enumerate(fields):
-                out[field] = checker(value[i], _sub(path, i), depth + 1)
-            return out
-        raise _invalid_type(value, f"struct {name}", path)
+            out[field] = kind.read(r)
+        return out
 
-    return check
+    def _visit_map(self, r, access):
+        out = {}
+        while True:
+            key = r.next_key(access)
+            if key is None:
+                break
+            kind = self.types.get(key)
+            if kind is not None:
+                if key in out:
+                    raise JsonError(f"duplicate field `{key}`")
+                r.colon()
+                out[key] = kind.read(r)
+            elif self.deny_unknown:
+                names = [f for f, _ in self.fields]
+                raise JsonError(f"unknown field `{key}`, {_one_of(names)}")
+            else:
+                r.colon()
+                r.skip()
+        for field, kind in self.fields:
+            if field not in out:
+                out[field] = kind.missing(field)
+        return out
 
 
-ENVELOPE = struct(
+def read_json(data, kind):
+    """Reads all of `data` (bytes) as `kind`, as serde_json::from_slice does;
+    JsonError when it cannot."""
+    r = Reader(data)
+    value = kind.read(r)
+    r.end()
+    return value
+
+
+VALUE = _Value()
+STRING = _String()
+_RAW_VALUE_STRING = _String()
+_RAW_VALUE_STRING.expecting = "raw value"
+BOOL = _Bool()
+U32 = _Integer("u32", 0, 2**32 - 1)
+U64 = _Integer("u64", 0, 2**64 - 1)
+I64 = _Integer("i64", -(2**63), 2**63 - 1)
+
+ENVELOPE = _Struct(
     "Envelope",
     [
-        ("payload", string),
-        ("payloadType", string),
+        ("payload", STRING),
+        ("payloadType", STRING),
         (
             "signatures",
-            sequence(
-                struct(
-                    "EnvelopeSignature",
-                    [("keyid", string), ("sig", string)],
-                    deny_unknown=True,
-                )
-            ),
+            _Seq(_Struct("EnvelopeSignature", [("keyid", STRING), ("sig", STRING)], True)),
         ),
     ],
     deny_unknown=True,
 )
 
-PROOF = struct(
+PROOF = _Struct(
     "Proof",
     [
-        ("checkpoint", i64),
-        ("leafIndex", u64),
-        ("treeSize", u64),
-        ("auditPath", sequence(string)),
+        ("checkpoint", I64),
+        ("leafIndex", U64),
+        ("treeSize", U64),
+        ("auditPath", _Seq(STRING)),
     ],
+    deny_unknown=True,
 )
 
-STATEMENT = struct(
+HISTORY_ITEM = _Struct(
+    "HistoryItem",
+    [
+        ("entry", _Map(VALUE)),
+        (
+            "context",
+            _Struct(
+                "EntryContext",
+                [("actorDisplayName", _Option(STRING)), ("actorErased", BOOL)],
+                deny_unknown=True,
+            ),
+        ),
+        ("proof", _Option(PROOF)),
+    ],
+    deny_unknown=True,
+)
+
+STATEMENT = _Struct(
     "Statement",
     [
-        ("_type", string),
-        ("subject", sequence(struct("Subject", [("name", string), ("digest", string_map)]))),
-        ("predicateType", string),
+        ("_type", STRING),
+        (
+            "subject",
+            _Seq(
+                _Struct(
+                    "Subject",
+                    [("name", STRING), ("digest", _Map(STRING))],
+                    deny_unknown=True,
+                )
+            ),
+        ),
+        ("predicateType", STRING),
         (
             "predicate",
-            struct(
+            _Struct(
                 "Packet",
                 [
-                    ("format", u32),
+                    ("format", U32),
                     (
                         "entity",
-                        struct(
+                        _Struct(
                             "PacketEntity",
                             [
-                                ("type", string),
-                                ("id", string),
-                                ("label", string),
-                                ("deleted", boolean),
-                                ("version", option(i64)),
-                                ("auditHead", option(string)),
-                                ("state", any_value),
-                                ("stateDigest", string),
+                                ("type", STRING),
+                                ("id", STRING),
+                                ("label", STRING),
+                                ("deleted", BOOL),
+                                ("version", _Option(I64)),
+                                ("auditHead", _Option(STRING)),
+                                ("state", VALUE),
+                                ("stateDigest", STRING),
                             ],
+                            deny_unknown=True,
                         ),
                     ),
-                    ("policyVersion", string),
+                    ("policyVersion", STRING),
                     (
                         "exportedBy",
-                        struct("Exporter", [("userId", string), ("roles", sequence(string))]),
-                    ),
-                    ("exportedAt", string),
-                    ("exportEntryId", string),
-                    ("signerKeyId", string),
-                    (
-                        "history",
-                        sequence(
-                            struct(
-                                "HistoryItem",
-                                [
-                                    ("entry", value_map),
-                                    (
-                                        "context",
-                                        struct(
-                                            "EntryContext",
-                                            [
-                                                ("actorDisplayName", option(string)),
-                                                ("actorErased", boolean),
-                                            ],
-                                            deny_unknown=True,
-                                        ),
-                                    ),
-                                    ("proof", option(PROOF)),
-                                ],
-                                deny_unknown=True,
-                            )
+                        _Struct(
+                            "Exporter",
+                            [("userId", STRING), ("roles", _Seq(STRING))],
+                            deny_unknown=True,
                         ),
                     ),
-                    ("checkpoints", sequence(any_value)),
-                    ("lineage", any_value),
-                    ("inForce", any_value),
+                    ("exportedAt", STRING),
+                    ("exportEntryId", STRING),
+                    ("signerKeyId", STRING),
+                    ("history", _Seq(HISTORY_ITEM)),
+                    ("checkpoints", _Seq(VALUE)),
+                    ("lineage", VALUE),
+                    ("inForce", VALUE),
                 ],
+                deny_unknown=True,
             ),
         ),
     ],
+    deny_unknown=True,
 )
 
 
@@ -508,12 +1173,33 @@ STATEMENT = struct(
 # ---------------------------------------------------------------------------
 
 
+def _es_number(f):
+    """ECMAScript's Number::toString of a finite double, as RFC 8785 writes numbers
+    (and serde_jcs, through ryu-js)."""
+    if f == 0:
+        return "0"
+    sign = "-" if f < 0 else ""
+    digits, n = _shortest_digits(abs(f))
+    k = len(digits)
+    if k <= n <= 21:
+        text = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        text = digits[:n] + "." + digits[n:]
+    elif -6 < n <= 0:
+        text = "0." + "0" * (-n) + digits
+    else:
+        exp = n - 1
+        text = digits[0] + ("." + digits[1:] if k > 1 else "")
+        text += f"e{'+' if exp >= 0 else '-'}{abs(exp)}"
+    return sign + text
+
+
 def _jcs_integer(n):
-    # ECMAScript Number-to-String of the nearest double; all integers JSON can
-    # carry here are below 1e21, so the result is plain digits.
+    # ECMAScript Number-to-String of the nearest double, as serde_jcs writes every
+    # integer (exact below 2^53).
     if -(2**53) <= n <= 2**53:
         return str(n)
-    return str(int(Decimal(repr(float(n)))))
+    return _es_number(float(n))
 
 
 def _jcs_key(name):
@@ -529,6 +1215,8 @@ def _jcs(value, out):
         out.append("false")
     elif isinstance(value, int):
         out.append(_jcs_integer(value))
+    elif isinstance(value, JNumber):
+        out.append(_es_number(value.value))
     elif isinstance(value, str):
         out.append(json.dumps(value, ensure_ascii=False))
     elif isinstance(value, list):
@@ -538,7 +1226,7 @@ def _jcs(value, out):
                 out.append(",")
             _jcs(item, out)
         out.append("]")
-    elif isinstance(value, dict):
+    else:
         out.append("{")
         for i, name in enumerate(sorted(value, key=_jcs_key)):
             if i:
@@ -547,12 +1235,10 @@ def _jcs(value, out):
             out.append(":")
             _jcs(value[name], out)
         out.append("}")
-    else:
-        raise NonInteger()
 
 
 def jcs(value):
-    """RFC 8785 canonical JSON text of `value` (NonInteger for a non-integer)."""
+    """RFC 8785 canonical JSON text of `value` (as read by the reader above)."""
     out = []
     _jcs(value, out)
     return "".join(out)
@@ -562,25 +1248,9 @@ def jcs_digest(value):
     return hashlib.sha256(jcs(value).encode("utf-8")).hexdigest()
 
 
-def _days_from_civil(y, m, d):
-    y -= m <= 2
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * ((m + 9) % 12) + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
-
-
-def _civil_from_days(z):
-    z += 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    m = mp + 3 if mp < 10 else mp - 9
-    return yoe + era * 400 + (m <= 2), m, d
+_CANONICAL_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z\Z"
+)
 
 
 def _days_in_month(y, m):
@@ -589,124 +1259,40 @@ def _days_in_month(y, m):
     return 30 if m in (4, 6, 9, 11) else 31
 
 
-def canonical_timestamp(text):
-    """The canonical form (RFC 3339 UTC, six fractional digits, `Z`) of an RFC 3339
-    time, read as govtrail reads it; None when it is not RFC 3339."""
-    b = text.encode("utf-8", "surrogatepass")
-    if len(b) < 19:
-        return None
-
-    def digits(i, n):
-        part = b[i : i + n]
-        if len(part) != n or not all(0x30 <= c <= 0x39 for c in part):
-            raise ValueError
-        return int(part)
-
-    try:
-        year = digits(0, 4)
-        if b[4:5] != b"-":
-            return None
-        month = digits(5, 2)
-        if b[7:8] != b"-":
-            return None
-        day = digits(8, 2)
-        if not (1 <= month <= 12 and 1 <= day <= _days_in_month(year, month)):
-            return None
-        if b[10:11] not in (b"t", b"T", b" "):
-            return None
-        hour = digits(11, 2)
-        if b[13:14] != b":":
-            return None
-        minute = digits(14, 2)
-        if b[16:17] != b":":
-            return None
-        second = digits(17, 2)
-    except ValueError:
-        return None
-    nano = 0
-    if second == 60:  # a leap second
-        second, nano = 59, 1_000_000_000
-    rest = b[19:]
-    if rest[:1] == b".":
-        rest = rest[1:]
-        n = 0
-        while n < len(rest) and 0x30 <= rest[n] <= 0x39:
-            n += 1
-        if n == 0:
-            return None
-        nano += int(rest[: min(n, 9)]) * 10 ** (9 - min(n, 9))
-        rest = rest[n:]
-    if hour >= 24 or minute >= 60 or second >= 60:
-        return None
-    if nano >= 2_000_000_000 or (nano >= 1_000_000_000 and second != 59):
-        return None
-    if rest[:1] in (b"Z", b"z"):
-        offset = 0
-        rest = rest[1:]
-    else:
-        if rest[:1] == b"+":
-            sign, rest = 1, rest[1:]
-        elif rest[:1] == b"-":
-            sign, rest = -1, rest[1:]
-        elif rest[:3] == "\u2212".encode("utf-8"):
-            sign, rest = -1, rest[3:]
-        else:
-            return None
-        if len(rest) < 2 or not all(0x30 <= c <= 0x39 for c in rest[:2]):
-            return None
-        off_hours = int(rest[:2])
-        if rest[2:3] != b":":
-            return None
-        rest = rest[3:]
-        if len(rest) < 2 or not (0x30 <= rest[0] <= 0x35 and 0x30 <= rest[1] <= 0x39):
-            return None
-        off_minutes = int(rest[:2])
-        rest = rest[2:]
-        offset = sign * (off_hours * 3600 + off_minutes * 60)
-        if not -86400 < offset < 86400:
-            return None
-    if rest:
-        return None
-    total = (
-        _days_from_civil(year, month, day) * 86400
-        + hour * 3600
-        + minute * 60
-        + second
-        - offset
+def is_canonical(text):
+    """Whether `text` is a timestamp in the one canonical form govtrail hashes,
+    `YYYY-MM-DDTHH:MM:SS.ffffffZ` (exactly six fractional digits, upper-case T and
+    Z), and a real instant (no leap second: govtrail's clock never writes second 60).
+    No other spelling of an instant is accepted, so no two texts share a hash."""
+    if not isinstance(text, str) or not _CANONICAL_TIMESTAMP.match(text):
+        return False
+    year, month, day = int(text[0:4]), int(text[5:7]), int(text[8:10])
+    hour, minute, second = int(text[11:13]), int(text[14:16]), int(text[17:19])
+    return (
+        1 <= month <= 12
+        and 1 <= day <= _days_in_month(year, month)
+        and hour < 24
+        and minute < 60
+        and second < 60
     )
-    days, secs = divmod(total, 86400)
-    y, m, d = _civil_from_days(days)
-    hh, mm, ss = secs // 3600, secs // 60 % 60, secs % 60
-    if nano >= 1_000_000_000:
-        ss += 1
-        nano -= 1_000_000_000
-    year_text = f"{y:04d}" if 0 <= y <= 9999 else f"{y:+05d}"
-    return f"{year_text}-{m:02d}-{d:02d}T{hh:02d}:{mm:02d}:{ss:02d}.{nano // 1000:06d}Z"
 
 
 def content_hash(entry):
-    """An entry's content hash; None when its timestamp is not RFC 3339.
-    NonInteger for a non-integer number."""
+    """An entry's content hash: SHA-256 of the RFC 8785 form of the entry without
+    `hash` and without null-valued fields; None when it has a `timestamp` that is not
+    canonical text (the hash is never computed over a rewritten timestamp)."""
     body = {k: v for k, v in entry.items() if k != "hash" and v is not None}
-    stamp = body.get("timestamp")
-    if isinstance(stamp, str):
-        canonical = canonical_timestamp(stamp)
-        if canonical is None:
-            return None
-        body["timestamp"] = canonical
+    if "timestamp" in body and not is_canonical(body["timestamp"]):
+        return None
     return jcs_digest(body)
 
 
 def checkpoint_hash(checkpoint):
-    """Hash of a checkpoint's body (all but `hash` and `signature`)."""
+    """Hash of a checkpoint's body (all but `hash` and `signature`, `sealedAt` as it
+    is written)."""
     body = checkpoint
     if isinstance(checkpoint, dict):
         body = {k: v for k, v in checkpoint.items() if k not in ("hash", "signature")}
-        sealed = body.get("sealedAt")
-        if isinstance(sealed, str):
-            canonical = canonical_timestamp(sealed)
-            if canonical is not None:
-                body["sealedAt"] = canonical
     return jcs_digest(body)
 
 
@@ -722,6 +1308,25 @@ def _hex32(text):
     if not isinstance(text, str) or len(text) != 64 or not _HEX.match(text):
         return None
     return bytes.fromhex(text)
+
+
+def _tree_hash(leaves):
+    """RFC 9162 section 2.1.1 Merkle tree hash of leaf texts (bytes)."""
+    if len(leaves) == 1:
+        return hashlib.sha256(b"\x00" + leaves[0]).digest()
+    split = 1
+    while split * 2 < len(leaves):
+        split *= 2
+    left, right = _tree_hash(leaves[:split]), _tree_hash(leaves[split:])
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def merkle_root(entry_hashes):
+    """The hex Merkle root over entry hashes (each leaf is the entry's hash text); the
+    root of no leaves is SHA-256 of nothing."""
+    if not entry_hashes:
+        return hashlib.sha256(b"").hexdigest()
+    return _tree_hash([h.encode("utf-8") for h in entry_hashes]).hex()
 
 
 def verify_inclusion(root, size, leaf, index, path):
@@ -958,8 +1563,8 @@ def verify_packet(data, key):
 
 def _verify_packet(data, key, verdict):
     try:
-        envelope = ENVELOPE(parse_json(data), "", 0)
-    except Malformed as e:
+        envelope = read_json(data, ENVELOPE)
+    except JsonError as e:
         verdict.problem(
             f"the file is not a DSSE envelope ({e}): it was damaged or is not a "
             "govtrail packet"
@@ -979,8 +1584,8 @@ def _verify_packet(data, key, verdict):
         if payload is None:
             return
     try:
-        statement = STATEMENT(parse_json(payload), "", 0)
-    except Malformed as e:
+        statement = read_json(payload, STATEMENT)
+    except JsonError as e:
         verdict.problem(f"the payload is not a govtrail lineage packet: {e}")
         return
     signer = statement["predicate"]["signerKeyId"]
@@ -1005,19 +1610,16 @@ def _check_statement(statement, key, verdict):
             f"the payload is a `{statement['_type']}` statement of "
             f"`{statement['predicateType']}`, not a govtrail lineage packet"
         )
-    try:
-        digest = jcs_digest(entity["state"])
-    except NonInteger:
+    if not is_canonical(packet["exportedAt"]):
         verdict.problem(
-            f"the entity's state: {NON_INTEGER}, so it cannot be checked against its "
-            f"digest {entity['stateDigest']}"
+            "the packet's exportedAt is not in the one canonical form "
+            "(YYYY-MM-DDTHH:MM:SS.ffffffZ)"
         )
-    else:
-        if digest != entity["stateDigest"]:
-            verdict.problem(
-                f"the entity's state does not match its digest {entity['stateDigest']}: "
-                "the state was changed"
-            )
+    if jcs_digest(entity["state"]) != entity["stateDigest"]:
+        verdict.problem(
+            f"the entity's state does not match its digest {entity['stateDigest']}: "
+            "the state was changed"
+        )
     subjects = statement["subject"]
     subject_ok = (
         len(subjects) == 1
@@ -1045,23 +1647,19 @@ def _check_entries(packet, verdict):
             verdict.problem(f"entry {entry_id} appears twice")
         seen.add(entry_id)
         stated = entry.get("hash")
-        try:
-            computed = content_hash(entry)
-        except NonInteger:
+        computed = content_hash(entry)
+        if computed is None:
             computed = ""
-            verdict.problem(f"entry {entry_id}: {NON_INTEGER}, so its hash cannot be recomputed")
-        else:
-            if computed is None:
-                computed = ""
-                verdict.problem(
-                    f"entry {entry_id}: its timestamp is not RFC 3339, so its hash cannot be "
-                    "recomputed: the entry was modified"
-                )
-            elif not isinstance(stated, str) or stated != computed:
-                verdict.problem(
-                    f"entry {entry_id}: its content does not match its hash: the entry "
-                    "was modified"
-                )
+            verdict.problem(
+                f"entry {entry_id}: its timestamp is not in the one canonical form "
+                "(YYYY-MM-DDTHH:MM:SS.ffffffZ), so its hash cannot be recomputed: the "
+                "entry was modified"
+            )
+        elif not isinstance(stated, str) or stated != computed:
+            verdict.problem(
+                f"entry {entry_id}: its content does not match its hash: the entry "
+                "was modified"
+            )
         audits_entity = entry.get("entityId") == entity_id or (
             prev_of(_strings(entry.get("prevHashes")), entity_id) is not None
         )
@@ -1144,6 +1742,31 @@ def _check_chain(packet, verdict):
         )
 
 
+def _listed_strings(c, name):
+    """A checkpoint's list of strings: None when absent or null (checkpoints from
+    before govtrail recorded it); False when it is not a list of strings."""
+    value = _field(c, name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return False
+    return value
+
+
+def _leaves_consistent(c, count):
+    """A checkpoint that lists `entryHashes` and `entryEntities` lists one of each per
+    entry, and its root is the Merkle root of those hashes."""
+    hashes = _listed_strings(c, "entryHashes")
+    entities = _listed_strings(c, "entryEntities")
+    if hashes is False or entities is False:
+        return False
+    if hashes is not None and (
+        len(hashes) != count or (count > 0 and _field(c, "root") != merkle_root(hashes))
+    ):
+        return False
+    return entities is None or len(entities) == count
+
+
 def _check_seals(packet, hashes, key, verdict):
     """Checks checkpoints (hash, signature, count) and every entry's inclusion proof."""
     checkpoints = {}
@@ -1159,18 +1782,18 @@ def _check_seals(packet, hashes, key, verdict):
         stated = stated if isinstance(stated, str) else ""
         ids = _strings(_field(c, "entryIds"))
         ok = True
-        try:
-            computed = checkpoint_hash(c)
-        except NonInteger:
-            verdict.problem(f"checkpoint {seq}: {NON_INTEGER}, so its hash cannot be recomputed")
+        if not is_canonical(_field(c, "sealedAt")):
+            verdict.problem(
+                f"checkpoint {seq}: its sealedAt is not in the one canonical form "
+                "(YYYY-MM-DDTHH:MM:SS.ffffffZ): the checkpoint was modified"
+            )
             ok = False
-        else:
-            if computed != stated:
-                verdict.problem(
-                    f"checkpoint {seq}: its content does not match its hash: the "
-                    "checkpoint was modified"
-                )
-                ok = False
+        if checkpoint_hash(c) != stated:
+            verdict.problem(
+                f"checkpoint {seq}: its content does not match its hash: the "
+                "checkpoint was modified"
+            )
+            ok = False
         signature = _field(c, "signature")
         signature = b64decode_strict(signature if isinstance(signature, str) else "")
         if signature is None or not key.verify(signature, stated.encode("utf-8")):
@@ -1183,15 +1806,32 @@ def _check_seals(packet, hashes, key, verdict):
                 f"checkpoint {seq}: its count does not match the entries it lists"
             )
             ok = False
+        if not _leaves_consistent(c, len(ids)):
+            verdict.problem(
+                f"checkpoint {seq}: the entry hashes or entities it lists do not match "
+                "its entries and its root: the checkpoint was made inconsistent"
+            )
+            ok = False
         if ok:
             verdict.checkpoints += 1
-        checkpoints[seq] = (c, ids)
+        checkpoints[seq] = (c, ids, ok)
+    # Which checkpoint seals each listed entry (the latest, when several list it).
+    listing = {}
+    for seq in sorted(checkpoints):
+        for listed_id in checkpoints[seq][1]:
+            listing[listed_id] = seq
     unsealed = []
     for i, item in enumerate(packet["history"]):
         entry_id = _entry_id(item["entry"], i)
         proof = item["proof"]
         if proof is None:
-            unsealed.append(entry_id)
+            if entry_id in listing:
+                verdict.problem(
+                    f"entry {entry_id}: checkpoint {listing[entry_id]} seals it, but the "
+                    "packet gives no inclusion proof for it: the proof was removed"
+                )
+            else:
+                unsealed.append(entry_id)
             continue
         sealing = checkpoints.get(proof["checkpoint"])
         if sealing is None:
@@ -1200,19 +1840,29 @@ def _check_seals(packet, hashes, key, verdict):
                 "which is not in the packet"
             )
             continue
-        checkpoint, ids = sealing
+        checkpoint, ids, verified = sealing
         leaf = proof["leafIndex"]
         listed = leaf < len(ids) and ids[leaf] == entry_id
-        if not listed or proof["treeSize"] != len(ids):
+        if not listed:
             verdict.problem(
                 f"entry {entry_id}: checkpoint {proof['checkpoint']} does not list it at "
                 f"leaf {leaf}"
             )
             continue
+        if proof["treeSize"] != len(ids):
+            verdict.problem(
+                f"entry {entry_id}: its proof claims a tree of {proof['treeSize']} leaves, "
+                f"but checkpoint {proof['checkpoint']} seals {len(ids)}: the proof was "
+                "modified"
+            )
+            continue
         root = _field(checkpoint, "root")
         root = root if isinstance(root, str) else ""
         if verify_inclusion(root, proof["treeSize"], hashes[i], leaf, proof["auditPath"]):
-            verdict.sealed += 1
+            # A proof against a checkpoint that failed its checks proves nothing (that
+            # checkpoint is already a problem).
+            if verified:
+                verdict.sealed += 1
         else:
             verdict.problem(
                 f"entry {entry_id}: it is not in the Merkle root of checkpoint "

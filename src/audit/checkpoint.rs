@@ -1,34 +1,17 @@
-//! Signed checkpoints. A background checkpointer (one per deployment, elected with a
-//! lease in Neo4j) seals every queued entry into a checkpoint: an RFC 6962 Merkle root
-//! over the sealed entries' hashes (in sealing order), the previous checkpoint's hash,
-//! the count, the time, and an Ed25519 signature with a key kept outside Neo4j. Each
-//! checkpoint head is also appended to an external JSONL sink, so rewriting the
-//! database alone cannot hide a rewrite.
-//!
-//! The checkpointer only reads entries and writes its own nodes: it never takes a lock
-//! a governed change waits on.
+//! Signed checkpoints: the key that signs them (and lineage packets), RFC 6962 Merkle
+//! roots and inclusion proofs over entry hashes, and a checkpoint's body, hash and
+//! signature. [`super::checkpointer`] makes them; [`super::seal`] verifies them.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use chrono::Utc;
 use ct_merkle::mem_backed_tree::MemoryBackedTree;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePublicKey as _};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
-use neo4rs::query;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
-
-use super::hash::{GENESIS, canonical_timestamp};
-use crate::store::{Store, StoreError};
-
-const LEASE: &str = include_str!("../../cypher/checkpoint_lease.cypher");
-const BATCH: &str = include_str!("../../cypher/checkpoint_batch.cypher");
-const WRITE: &str = include_str!("../../cypher/checkpoint_write.cypher");
 
 /// Most entries one checkpoint seals.
 pub const MAX_BATCH: i64 = 10_000;
@@ -195,14 +178,14 @@ pub fn verify_inclusion(root: &str, size: u64, leaf: &str, index: u64, path: &[S
         .is_ok()
 }
 
-/// The signed part of a checkpoint: everything but `hash` and `signature`.
+/// The signed part of a checkpoint: everything but `hash` and `signature`. Its
+/// `sealedAt` must be canonical text already (see [`super::hash::from_store`]).
 #[must_use]
 pub fn checkpoint_body(checkpoint: &Value) -> Value {
     let mut body = checkpoint.clone();
     if let Some(map) = body.as_object_mut() {
         map.remove("hash");
         map.remove("signature");
-        super::hash::canonicalize_field(map, "sealedAt");
     }
     body
 }
@@ -226,165 +209,6 @@ pub fn signature_valid(key: &VerifyingKey, hash: &str, signature: &str) -> bool 
     key.verify(hash.as_bytes(), &signature).is_ok()
 }
 
-/// The checkpointer: holds the lease, seals, signs, appends to the sink.
-pub struct Checkpointer {
-    store: Store,
-    key: CheckpointKey,
-    holder: String,
-    sink: Option<PathBuf>,
-    interval: Duration,
-}
-
-/// What one sealing round produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sealed {
-    /// Sequence number.
-    pub seq: i64,
-    /// Entries sealed.
-    pub count: usize,
-}
-
-impl Checkpointer {
-    /// A checkpointer for this replica.
-    #[must_use]
-    pub fn new(
-        store: Store,
-        key: CheckpointKey,
-        sink: Option<PathBuf>,
-        interval: Duration,
-    ) -> Self {
-        Self {
-            store,
-            key,
-            holder: uuid::Uuid::new_v4().to_string(),
-            sink,
-            interval,
-        }
-    }
-
-    /// Runs until the task is dropped: every interval, take or renew the lease and, if
-    /// held, seal what is queued. Errors are logged and retried next round.
-    pub async fn run(self) {
-        let mut tick = tokio::time::interval(self.interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match self.round().await {
-                Ok(Some(sealed)) => {
-                    tracing::debug!(seq = sealed.seq, count = sealed.count, "sealed checkpoint");
-                }
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "checkpoint round failed"),
-            }
-        }
-    }
-
-    /// One round: lease, then seal if this replica holds it.
-    pub async fn round(&self) -> Result<Option<Sealed>, StoreError> {
-        let ttl =
-            i64::try_from(self.interval.as_millis().saturating_mul(5).max(2_000)).unwrap_or(10_000);
-        let mut rows = self
-            .store
-            .graph()
-            .execute(
-                query(LEASE)
-                    .param("holder", self.holder.as_str())
-                    .param("ttlMs", ttl),
-            )
-            .await
-            .map_err(|e| self.store.error(e))?;
-        let held = rows
-            .next()
-            .await
-            .map_err(|e| self.store.error(e))?
-            .is_some();
-        if !held {
-            return Ok(None);
-        }
-        self.seal().await
-    }
-
-    async fn seal(&self) -> Result<Option<Sealed>, StoreError> {
-        let store = &self.store;
-        let mut txn = store
-            .graph()
-            .start_txn()
-            .await
-            .map_err(|e| store.error(e))?;
-        let mut rows = txn
-            .execute(query(BATCH).param("max", MAX_BATCH))
-            .await
-            .map_err(|e| store.error(e))?;
-        let row = rows
-            .next(txn.handle())
-            .await
-            .map_err(|e| store.error(e))?
-            .ok_or_else(|| {
-                store.record(StoreError::Decode(
-                    "checkpoint batch returned no row".into(),
-                ))
-            })?;
-        while rows
-            .next(txn.handle())
-            .await
-            .map_err(|e| store.error(e))?
-            .is_some()
-        {}
-        let items: Vec<Value> = row.get("items").map_err(|e| store.decode(e))?;
-        let last_seq: Option<i64> = row.get("seq").map_err(|e| store.decode(e))?;
-        let last_hash: Option<String> = row.get("hash").map_err(|e| store.decode(e))?;
-        if items.is_empty() {
-            txn.rollback().await.map_err(|e| store.error(e))?;
-            return Ok(None);
-        }
-        let ids: Vec<String> = items
-            .iter()
-            .map(|i| i["entryId"].as_str().unwrap_or_default().to_owned())
-            .collect();
-        let hashes: Vec<String> = items
-            .iter()
-            .map(|i| i["hash"].as_str().unwrap_or_default().to_owned())
-            .collect();
-        let seq = last_seq.unwrap_or(0) + 1;
-        let mut checkpoint = json!({
-            "seq": seq,
-            "prev": last_hash.unwrap_or_else(|| GENESIS.to_owned()),
-            "root": merkle_root(&hashes),
-            "count": ids.len(),
-            "entryIds": ids,
-            "sealedAt": canonical_timestamp(Utc::now()),
-            "keyId": self.key.key_id,
-        });
-        let hash = checkpoint_hash(&checkpoint).map_err(|e| store.decode(e))?;
-        let signature = STANDARD.encode(self.key.sign(hash.as_bytes()).to_bytes());
-        checkpoint["hash"] = json!(hash);
-        checkpoint["signature"] = json!(signature);
-        let params = neo4rs::BoltType::try_from(checkpoint.clone()).map_err(StoreError::Other)?;
-        txn.run(query(WRITE).param("checkpoint", params))
-            .await
-            .map_err(|e| store.error(e))?;
-        txn.commit().await.map_err(|e| store.error(e))?;
-        if let Some(path) = &self.sink {
-            let line = json!({
-                "seq": seq,
-                "hash": hash,
-                "root": checkpoint["root"],
-                "count": checkpoint["count"],
-                "sealedAt": checkpoint["sealedAt"],
-                "keyId": self.key.key_id,
-                "signature": signature,
-            });
-            if let Err(e) = append_line(path, &line) {
-                tracing::error!(error = %e, path = %path.display(), "cannot append to the checkpoint sink");
-            }
-        }
-        Ok(Some(Sealed {
-            seq,
-            count: items.len(),
-        }))
-    }
-}
-
 /// The development key in `tests/fixtures/keys`, for unit tests.
 #[cfg(test)]
 pub(crate) fn fixture_key() -> CheckpointKey {
@@ -393,15 +217,6 @@ pub(crate) fn fixture_key() -> CheckpointKey {
         "/tests/fixtures/keys/ed25519-private.pem"
     );
     CheckpointKey::from_pem_file(Path::new(path), None).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn append_line(path: &Path, line: &Value) -> std::io::Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
-    writeln!(file, "{line}")?;
-    file.sync_data()
 }
 
 #[cfg(test)]
@@ -451,11 +266,13 @@ mod tests {
         }
     }
 
+    use serde_json::json;
+
     #[test]
     fn a_checkpoint_signature_covers_its_body() {
         let key = fixture_key();
         let mut c = json!({"seq": 1, "prev": "GENESIS", "root": "r", "count": 1, "entryIds": ["e"],
-                           "sealedAt": "2026-11-25T10:00:00.1Z", "keyId": key.key_id()});
+                           "sealedAt": "2026-11-25T10:00:00.100000Z", "keyId": key.key_id()});
         let hash = checkpoint_hash(&c).unwrap_or_default();
         let sig = STANDARD.encode(key.key.sign(hash.as_bytes()).to_bytes());
         assert!(signature_valid(&key.verifying_key(), &hash, &sig));

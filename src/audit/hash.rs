@@ -1,8 +1,10 @@
 //! Content hashes of audit entries and the per-entity chains they form.
 //!
 //! An entry's `hash` is the hex SHA-256 of the RFC 8785 (JCS) canonical JSON of every
-//! stored property except `hash` itself, with `timestamp` as RFC 3339 UTC with exactly
-//! six fractional digits (`2026-11-25T19:20:43.100563Z`). Among those properties is
+//! stored property except `hash` itself, with `timestamp` in its one canonical text
+//! form: RFC 3339 UTC with exactly six fractional digits and upper-case `T` and `Z`
+//! (`2026-11-25T19:20:43.100563Z`). No other spelling of the same instant is accepted:
+//! two texts must never share a hash. Among those properties is
 //! `prevHashes`: for each entity the entry audits, `"<entity id>=<hash of that entity's
 //! previous entry>"` (or `=GENESIS` for its first), sorted — so each entity's entries
 //! form a hash chain, and the entity's `auditHead` names the newest.
@@ -20,8 +22,8 @@ pub enum HashError {
     /// The entry is not a JSON object or a field cannot be serialized.
     #[error("cannot canonicalize the entry: {0}")]
     Canonical(String),
-    /// The timestamp is not RFC 3339.
-    #[error("the entry's timestamp `{0}` is not RFC 3339")]
+    /// The timestamp is not in the canonical form.
+    #[error("the timestamp `{0}` is not in the canonical form YYYY-MM-DDTHH:MM:SS.ffffffZ")]
     Timestamp(String),
 }
 
@@ -31,19 +33,65 @@ pub fn canonical_timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-/// Rewrites `map[field]`, if it is RFC 3339 text, in the canonical form above (left as
-/// it is otherwise: the hash comparison then reports it).
+/// Whether `text` is a timestamp in the one canonical form
+/// `YYYY-MM-DDTHH:MM:SS.ffffffZ` (and a real instant).
+#[must_use]
+pub fn is_canonical(text: &str) -> bool {
+    let b = text.as_bytes();
+    let shape = b.len() == 27
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            19 => *c == b'.',
+            26 => *c == b'Z',
+            _ => c.is_ascii_digit(),
+        });
+    shape && DateTime::parse_from_rfc3339(text).is_ok_and(|at| !is_leap_second(&at))
+}
+
+/// chrono reads a second of `60` as a leap second; govtrail never writes one (its clock
+/// is UTC without leap seconds), so a timestamp holding one was not written by it.
+fn is_leap_second<Tz: chrono::TimeZone>(at: &DateTime<Tz>) -> bool {
+    chrono::Timelike::nanosecond(at) >= 1_000_000_000
+}
+
+/// The canonical text of a datetime as Neo4j renders it (`toString`): Neo4j prints
+/// fewer fractional digits when they end in zeros, so those are padded; a value with
+/// digits below the microsecond, or not in UTC, was not written by govtrail and is
+/// refused (cutting it down would let two stored values share one hash).
+pub fn from_store(text: &str) -> Result<String, HashError> {
+    let bad = || HashError::Timestamp(text.to_owned());
+    if !text.ends_with('Z') || !text.contains('T') {
+        return Err(bad());
+    }
+    let fraction = text
+        .split_once('.')
+        .map(|(_, f)| f.trim_end_matches('Z'))
+        .unwrap_or_default();
+    // Bytes, not chars: a stored string need not be ASCII.
+    if fraction.bytes().skip(6).any(|c| c != b'0') {
+        return Err(bad());
+    }
+    let at = DateTime::parse_from_rfc3339(text).map_err(|_| bad())?;
+    if is_leap_second(&at) {
+        return Err(bad());
+    }
+    Ok(canonical_timestamp(at.with_timezone(&Utc)))
+}
+
+/// Rewrites `map[field]` from Neo4j's rendering into the canonical form; a value that
+/// has none is left as it is, for verification to report.
 pub fn canonicalize_field(map: &mut serde_json::Map<String, Value>, field: &str) {
     if let Some(Value::String(text)) = map.get(field)
-        && let Ok(at) = DateTime::parse_from_rfc3339(text)
+        && let Ok(canonical) = from_store(text)
     {
-        let canonical = canonical_timestamp(at.with_timezone(&Utc));
         map.insert(field.to_owned(), Value::String(canonical));
     }
 }
 
-/// Hex SHA-256 of the canonical JSON of `entry` without its `hash` field. `timestamp`
-/// may be in any RFC 3339 form (Neo4j prints fewer digits); it is normalized first.
+/// Hex SHA-256 of the canonical JSON of `entry` without its `hash` field. A
+/// `timestamp` must be in the canonical form already (see [`from_store`]).
 pub fn content_hash(entry: &Value) -> Result<String, HashError> {
     let mut entry = entry.clone();
     let map = entry
@@ -51,13 +99,11 @@ pub fn content_hash(entry: &Value) -> Result<String, HashError> {
         .ok_or_else(|| HashError::Canonical("not an object".into()))?;
     map.remove("hash");
     map.retain(|_, v| !v.is_null());
-    if let Some(Value::String(text)) = map.get("timestamp") {
-        let at =
-            DateTime::parse_from_rfc3339(text).map_err(|_| HashError::Timestamp(text.clone()))?;
-        map.insert(
-            "timestamp".into(),
-            Value::String(canonical_timestamp(at.with_timezone(&Utc))),
-        );
+    if let Some(stamp) = map.get("timestamp") {
+        match stamp.as_str() {
+            Some(text) if is_canonical(text) => {}
+            _ => return Err(HashError::Timestamp(stamp.to_string())),
+        }
     }
     let bytes = serde_jcs::to_vec(&entry).map_err(|e| HashError::Canonical(e.to_string()))?;
     Ok(hex::encode(Sha256::digest(bytes)))
@@ -91,9 +137,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_hash_ignores_key_order_and_timestamp_spelling_but_not_content() {
-        let a =
-            json!({"id": "1", "timestamp": "2026-11-25T19:20:43.1Z", "reason": "x", "hash": "old"});
+    fn only_the_canonical_timestamp_text_is_accepted() {
+        for bad in [
+            "2026-11-25T19:20:43.1Z",
+            "2026-11-25T19:20:43.1000000Z",
+            "2026-11-25t19:20:43.100000z",
+            "2026-11-25T19:20:43.100000+00:00",
+            "2026-11-25 19:20:43.100000Z",
+            "2026-13-25T19:20:43.100000Z",
+            "2026-11-25T23:59:60.100000Z",
+            "2026-11-25T19:47:60.285549Z",
+        ] {
+            assert!(!is_canonical(bad), "{bad}");
+            assert!(content_hash(&json!({"timestamp": bad})).is_err(), "{bad}");
+        }
+        assert!(is_canonical("2026-11-25T19:20:43.100000Z"));
+    }
+
+    #[test]
+    fn neo4j_renderings_are_padded_but_sub_microsecond_or_zoned_values_are_refused() {
+        assert_eq!(
+            from_store("2026-11-25T19:20:43.1Z").ok().as_deref(),
+            Some("2026-11-25T19:20:43.100000Z")
+        );
+        assert_eq!(
+            from_store("2026-11-25T19:20:43Z").ok().as_deref(),
+            Some("2026-11-25T19:20:43.000000Z")
+        );
+        assert!(from_store("2026-11-25T19:20:43.100000001Z").is_err());
+        assert!(from_store("2026-11-25T20:20:43.1+01:00").is_err());
+        assert!(
+            from_store("2026-11-25T23:59:60.1Z").is_err(),
+            "a leap second"
+        );
+        // Not ASCII where the digits below the microsecond would be: refused, not a panic.
+        assert!(from_store("2026-11-25T19:20:43.12345\u{e9}Z").is_err());
+        assert!(from_store("2026-11-25T19:20:43.123456\u{e9}Z").is_err());
+    }
+
+    #[test]
+    fn the_hash_ignores_key_order_but_not_content() {
+        let a = json!({"id": "1", "timestamp": "2026-11-25T19:20:43.100000Z", "reason": "x", "hash": "old"});
         let b = json!({"reason": "x", "timestamp": "2026-11-25T19:20:43.100000Z", "id": "1"});
         let c = json!({"reason": "y", "timestamp": "2026-11-25T19:20:43.100000Z", "id": "1"});
         let (ha, hb, hc) = (

@@ -3,10 +3,12 @@
 //! transaction of the change they describe; this module has no way to write one.
 
 pub mod checkpoint;
+pub mod checkpointer;
 pub mod entry;
 pub mod hash;
 pub mod scrub;
 mod seal;
 pub mod verify;
+pub mod witness;
 
 pub use entry::{ActorFacts, AuditEntry, EntryFacts, OperationFacts, Stamp};

@@ -1,6 +1,7 @@
-//! Verification of signed checkpoints (see [`super::checkpoint`]): the checkpoint
-//! chain, signatures, Merkle roots over the sealed entries as they are now, coverage
-//! of every entry, the lag bound, and agreement with the external sink.
+//! Verification of signed checkpoints (see [`super::checkpointer`]): the checkpoint
+//! chain, signatures, every sealed leaf against the entries as they are now, coverage
+//! of every entry, the lag bound, and agreement with the external witness — which is
+//! trusted over anything stored in Neo4j, `sealedAt` included.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,118 +10,385 @@ use neo4rs::query;
 use serde_json::Value;
 
 use super::checkpoint::{checkpoint_hash, merkle_root, signature_valid};
-use super::hash::GENESIS;
-use super::verify::{FindingKind, Report, VerifyOptions, finding};
+use super::hash::{GENESIS, from_store};
+use super::verify::{Finding, FindingKind, Report, VerifyOptions};
+use super::witness::{FileWitness, Head};
 use crate::store::{Store, StoreError};
 
 const CHECKPOINTS_ALL: &str = include_str!("../../cypher/checkpoints_all.cypher");
 const SEAL_QUEUE_ALL: &str = include_str!("../../cypher/seal_queue_all.cypher");
 
-/// Checks checkpoints against `hashes` (entry id → stored hash) and adds findings.
+/// What the entry checks learned that checkpoint checks need.
+#[derive(Debug, Default)]
+pub struct Entries {
+    /// Entry id → stored hash.
+    pub hashes: BTreeMap<String, String>,
+    /// A hash some entity's chain (or head) refers to but no entry has → that entity.
+    pub missing: BTreeMap<String, String>,
+    /// Entry id → its primary entity id.
+    pub entities: BTreeMap<String, String>,
+}
+
+fn checkpoint_finding(kind: FindingKind, seq: i64, detail: String) -> Finding {
+    Finding {
+        kind,
+        entry_id: None,
+        entity_id: None,
+        checkpoint: Some(seq),
+        detail,
+    }
+}
+
+fn leaf_finding(
+    kind: FindingKind,
+    entry: &str,
+    entity: Option<String>,
+    seq: i64,
+    detail: String,
+) -> Finding {
+    Finding {
+        kind,
+        entry_id: Some(entry.to_owned()),
+        entity_id: entity.filter(|e| !e.is_empty()),
+        checkpoint: Some(seq),
+        detail,
+    }
+}
+
+fn strings(value: &Value) -> Option<Vec<String>> {
+    value.as_array().map(|a| {
+        a.iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    })
+}
+
+/// Checks checkpoints against the entries and the witness, adding findings.
 pub async fn verify_checkpoints(
     store: &Store,
     options: &VerifyOptions,
-    hashes: &BTreeMap<String, String>,
+    entries: &Entries,
     report: &mut Report,
 ) -> Result<(), StoreError> {
-    let checkpoints = read_column(store, CHECKPOINTS_ALL, "checkpoint").await?;
+    let rows = read_checkpoints(store).await?;
     let queued = read_queue(store).await?;
-    if checkpoints.is_empty() && options.keys.is_empty() && options.sink.is_none() {
+    if rows.is_empty() && options.keys.is_empty() && options.sink.is_none() {
         return Ok(());
     }
-    let mut sealed: BTreeSet<String> = BTreeSet::new();
-    let mut previous: Option<(i64, String)> = None;
-    let mut db_hashes: BTreeMap<i64, (String, Option<DateTime<Utc>>)> = BTreeMap::new();
-    for c in &checkpoints {
-        report.checkpoints += 1;
+    let witness = match options
+        .sink
+        .clone()
+        .map(FileWitness::new)
+        .map(|w| w.read_all())
+    {
+        None => None,
+        Some(Ok(w)) => Some(w),
+        Some(Err(e)) => {
+            report.findings.push(Finding {
+                kind: FindingKind::SinkMismatch,
+                entry_id: None,
+                entity_id: None,
+                checkpoint: None,
+                detail: e.to_string(),
+            });
+            None
+        }
+    };
+    let held: BTreeMap<i64, &Head> = witness
+        .iter()
+        .flat_map(|w| w.heads.iter())
+        .map(|h| (h.seq, h))
+        .collect();
+    // Final checkpoints, and pending ones the witness already holds (a finalize that
+    // has not run yet): both are checked as what the log claims is sealed.
+    let mut checkpoints: BTreeMap<i64, Value> = BTreeMap::new();
+    for (mut c, pending) in rows {
         let seq = c["seq"].as_i64().unwrap_or(0);
-        let stored = c["hash"].as_str().unwrap_or_default().to_owned();
-        let label = format!("checkpoint {seq}");
-        db_hashes.insert(seq, (stored.clone(), instant(c["sealedAt"].as_str())));
-        let expected_seq = previous.as_ref().map_or(1, |(s, _)| s + 1);
-        if seq != expected_seq {
-            report.findings.push(finding(
-                FindingKind::CheckpointMissing,
-                None,
-                None,
-                format!("checkpoints {expected_seq}..{} are missing", seq - 1),
-            ));
-        }
-        let expected_prev = previous
-            .as_ref()
-            .map_or(GENESIS.to_owned(), |(_, h)| h.clone());
-        if c["prev"].as_str() != Some(expected_prev.as_str()) && seq == expected_seq {
-            report.findings.push(finding(
-                FindingKind::CheckpointModified,
-                None,
-                None,
-                format!("{label} does not chain to the checkpoint before it"),
-            ));
-        }
-        match checkpoint_hash(c) {
-            Ok(actual) if actual == stored => {}
-            _ => report.findings.push(finding(
-                FindingKind::CheckpointModified,
-                None,
-                None,
-                format!("{label}: content does not match its hash"),
-            )),
-        }
-        let key_id = c["keyId"].as_str().unwrap_or_default();
-        let problem = match options.keys.iter().find(|(id, _)| id == key_id) {
-            None => Some(format!(
-                "{label}: signed with key `{key_id}`, which is not among the public keys verification was given (checkpoint_key_file)"
-            )),
-            Some((_, key))
-                if !signature_valid(key, &stored, c["signature"].as_str().unwrap_or_default()) =>
-            {
-                Some(format!(
-                    "{label}: the signature does not verify under key `{key_id}`"
-                ))
+        if let Some(text) = c["sealedAt"].as_str() {
+            match from_store(text) {
+                Ok(canonical) => c["sealedAt"] = Value::String(canonical),
+                Err(e) => report.findings.push(checkpoint_finding(
+                    FindingKind::CheckpointModified,
+                    seq,
+                    format!("checkpoint {seq}: {e}"),
+                )),
             }
-            Some(_) => None,
-        };
-        if let Some(detail) = problem {
-            report
-                .findings
-                .push(finding(FindingKind::SignatureInvalid, None, None, detail));
         }
-        let ids: Vec<String> = c["entryIds"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect();
-        let mut leaves = Vec::with_capacity(ids.len());
+        let witnessed = held
+            .get(&seq)
+            .is_some_and(|h| Some(h.hash.as_str()) == c["hash"].as_str());
+        if pending && !witnessed {
+            if witness.is_some() {
+                report.findings.push(checkpoint_finding(
+                    FindingKind::Unwitnessed,
+                    seq,
+                    format!(
+                        "checkpoint {seq} (sealed at {}) is waiting for the witness; until it is witnessed its entries count as unsealed",
+                        c["sealedAt"].as_str().unwrap_or("?")
+                    ),
+                ));
+            }
+            continue;
+        }
+        checkpoints.insert(seq, c);
+    }
+    let mut sealed: BTreeSet<String> = BTreeSet::new();
+    let mut missing: BTreeMap<i64, String> = BTreeMap::new();
+    let mut previous: Option<(i64, String)> = None;
+    for (seq, c) in &checkpoints {
+        report.checkpoints += 1;
+        check_one(
+            *seq,
+            c,
+            previous.as_ref(),
+            options,
+            entries,
+            report,
+            &mut missing,
+        );
+        for id in strings(&c["entryIds"]).unwrap_or_default() {
+            sealed.insert(id);
+        }
+        previous = Some((*seq, c["hash"].as_str().unwrap_or_default().to_owned()));
+    }
+    if let Some(witness) = &witness {
+        compare_witness(witness, &checkpoints, &mut missing, report);
+    }
+    for (seq, detail) in &missing {
+        report.findings.push(checkpoint_finding(
+            FindingKind::CheckpointMissing,
+            *seq,
+            detail.clone(),
+        ));
+    }
+    check_coverage(options, &entries.hashes, &sealed, &queued, &missing, report);
+    Ok(())
+}
+
+/// The chain link, hash, signature and leaves of one checkpoint.
+fn check_one(
+    seq: i64,
+    c: &Value,
+    previous: Option<&(i64, String)>,
+    options: &VerifyOptions,
+    entries: &Entries,
+    report: &mut Report,
+    missing: &mut BTreeMap<i64, String>,
+) {
+    let label = format!("checkpoint {seq}");
+    let expected_seq = previous.map_or(1, |(s, _)| s + 1);
+    for gone in expected_seq..seq {
+        missing.insert(
+            gone,
+            format!("checkpoint {gone} is missing from the database"),
+        );
+    }
+    let expected_prev = previous.map_or(GENESIS.to_owned(), |(_, h)| h.clone());
+    if seq == expected_seq && c["prev"].as_str() != Some(expected_prev.as_str()) {
+        report.findings.push(checkpoint_finding(
+            FindingKind::CheckpointModified,
+            seq,
+            format!("{label} does not chain to the checkpoint before it"),
+        ));
+    }
+    let stored = c["hash"].as_str().unwrap_or_default();
+    if checkpoint_hash(c).ok().as_deref() != Some(stored) {
+        report.findings.push(checkpoint_finding(
+            FindingKind::CheckpointModified,
+            seq,
+            format!("{label}: its content does not match its hash"),
+        ));
+    }
+    let key_id = c["keyId"].as_str().unwrap_or_default();
+    let problem = match options.keys.iter().find(|(id, _)| id == key_id) {
+        None => Some(format!(
+            "{label}: signed with key `{key_id}`, which is not among the public keys verification was given (checkpoint_key_file)"
+        )),
+        Some((_, key))
+            if !signature_valid(key, stored, c["signature"].as_str().unwrap_or_default()) =>
+        {
+            Some(format!(
+                "{label}: the signature does not verify under key `{key_id}`"
+            ))
+        }
+        Some(_) => None,
+    };
+    if let Some(detail) = problem {
+        report.findings.push(checkpoint_finding(
+            FindingKind::SignatureInvalid,
+            seq,
+            detail,
+        ));
+    }
+    check_leaves(seq, c, entries, report);
+}
+
+/// Each sealed leaf against the entry as it is now: deleted and rewritten entries are
+/// named when the checkpoint records its leaves; older checkpoints can only say that
+/// their root no longer matches.
+fn check_leaves(seq: i64, c: &Value, entries: &Entries, report: &mut Report) {
+    let label = format!("checkpoint {seq}");
+    let ids = strings(&c["entryIds"]).unwrap_or_default();
+    let root = c["root"].as_str().unwrap_or_default();
+    // The leaves as sealed, when the checkpoint records them (and they are what its
+    // signed root was computed from): then each changed or deleted entry can be named.
+    let leaves =
+        strings(&c["entryHashes"]).filter(|h| h.len() == ids.len() && merkle_root(h) == root);
+    let sealed_entities = strings(&c["entryEntities"]).filter(|e| e.len() == ids.len());
+    let entity_of = |i: usize, id: &str| {
+        sealed_entities
+            .as_ref()
+            .map(|e| e[i].clone())
+            .or_else(|| entries.entities.get(id).cloned())
+    };
+    if let Some(leaves) = leaves {
+        for (i, id) in ids.iter().enumerate() {
+            match entries.hashes.get(id) {
+                    None => {
+                        let entity = entity_of(i, id)
+                            .filter(|e| !e.is_empty())
+                            .or_else(|| entries.missing.get(&leaves[i]).cloned());
+                        report.findings.push(leaf_finding(
+                            FindingKind::Deleted,
+                            id,
+                            entity,
+                            seq,
+                            format!("sealed by {label} at leaf {i} but no longer in the log"),
+                        ));
+                    }
+                    Some(now) if *now != leaves[i] => report.findings.push(leaf_finding(
+                        FindingKind::Rewritten,
+                        id,
+                        entity_of(i, id),
+                        seq,
+                        format!(
+                            "sealed by {label} at leaf {i} with hash {}, now {now}: the entry was rewritten",
+                            leaves[i]
+                        ),
+                    )),
+                    Some(_) => {}
+                }
+        }
+    } else {
+        let mut current = Vec::with_capacity(ids.len());
         for id in &ids {
-            sealed.insert(id.clone());
-            match hashes.get(id) {
-                Some(h) => leaves.push(h.clone()),
-                None => report.findings.push(finding(
+            match entries.hashes.get(id) {
+                Some(h) => current.push(h.clone()),
+                None => report.findings.push(leaf_finding(
                     FindingKind::Deleted,
-                    Some(id),
-                    None,
+                    id,
+                    entries.entities.get(id).cloned(),
+                    seq,
                     format!("sealed by {label} but no longer in the log"),
                 )),
             }
         }
-        if leaves.len() == ids.len()
-            && merkle_root(&leaves) != c["root"].as_str().unwrap_or_default()
-        {
-            report.findings.push(finding(
+        if current.len() == ids.len() && merkle_root(&current) != root {
+            report.findings.push(checkpoint_finding(
                 FindingKind::Resealed,
-                None,
-                None,
+                seq,
                 format!("{label}: the sealed entries' hashes no longer match its Merkle root"),
             ));
         }
-        previous = Some((seq, stored));
     }
-    check_coverage(options, hashes, &sealed, &queued, report);
-    if let Some(path) = &options.sink {
-        compare_sink(path, &db_hashes, report);
+}
+
+/// Every checkpoint must be in the witness, in order, with the same hash and `prev`;
+/// the witness must be one unbroken chain; nothing it holds may be missing here.
+fn compare_witness(
+    witness: &super::witness::Witnessed,
+    checkpoints: &BTreeMap<i64, Value>,
+    missing: &mut BTreeMap<i64, String>,
+    report: &mut Report,
+) {
+    let sink = |seq: Option<i64>, detail: String| Finding {
+        kind: FindingKind::SinkMismatch,
+        entry_id: None,
+        entity_id: None,
+        checkpoint: seq,
+        detail,
+    };
+    for bad in &witness.bad {
+        report.findings.push(sink(
+            None,
+            format!("witness line {} cannot be read: {}", bad.line, bad.detail),
+        ));
     }
-    Ok(())
+    let mut seen: BTreeSet<i64> = BTreeSet::new();
+    for pair in witness.heads.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        if b.seq != a.seq + 1 {
+            let detail = if b.seq <= a.seq {
+                format!(
+                    "the witness holds checkpoint {} after {}: out of order",
+                    b.seq, a.seq
+                )
+            } else {
+                format!(
+                    "the witness has no line for checkpoint{} {}{} between {} and {}: witness lines were removed",
+                    if b.seq - a.seq > 2 { "s" } else { "" },
+                    a.seq + 1,
+                    if b.seq - a.seq > 2 {
+                        format!("..{}", b.seq - 1)
+                    } else {
+                        String::new()
+                    },
+                    a.seq,
+                    b.seq
+                )
+            };
+            report.findings.push(sink(Some(a.seq + 1), detail));
+        } else if b.prev.as_deref().is_some_and(|p| p != a.hash) {
+            report.findings.push(sink(
+                Some(b.seq),
+                format!(
+                    "the witness line of checkpoint {} does not chain to checkpoint {}",
+                    b.seq, a.seq
+                ),
+            ));
+        }
+    }
+    for head in &witness.heads {
+        if !seen.insert(head.seq) {
+            report.findings.push(sink(
+                Some(head.seq),
+                format!("the witness holds checkpoint {} twice", head.seq),
+            ));
+        }
+    }
+    let lines: BTreeMap<i64, &Head> = witness.heads.iter().map(|h| (h.seq, h)).collect();
+    for (seq, c) in checkpoints {
+        match lines.get(seq) {
+            None => report.findings.push(checkpoint_finding(
+                FindingKind::Unwitnessed,
+                *seq,
+                format!(
+                    "checkpoint {seq} is in the database but the witness never received it: it was made outside govtrail's checkpointer (forged with the signing key, or restored without its witness)"
+                ),
+            )),
+            Some(head) if Some(head.hash.as_str()) != c["hash"].as_str() => {
+                report.findings.push(sink(
+                    Some(*seq),
+                    format!("checkpoint {seq} differs from the witness's line for it: the checkpoint or the witness was rewritten"),
+                ));
+            }
+            Some(head) if head.prev.is_some() && head.prev.as_deref() != c["prev"].as_str() => {
+                report.findings.push(sink(
+                    Some(*seq),
+                    format!("checkpoint {seq} names another previous checkpoint than the witness's line"),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    for seq in lines.keys().filter(|s| !checkpoints.contains_key(s)) {
+        missing.insert(
+            *seq,
+            format!(
+                "checkpoint {seq} was witnessed but is not in the database: deleted, or the database was restored from an older backup"
+            ),
+        );
+    }
 }
 
 /// Every entry must be sealed by a checkpoint or queued for one, and not for too long.
@@ -129,25 +397,37 @@ fn check_coverage(
     hashes: &BTreeMap<String, String>,
     sealed: &BTreeSet<String>,
     queued: &BTreeMap<String, Option<DateTime<Utc>>>,
+    missing: &BTreeMap<i64, String>,
     report: &mut Report,
 ) {
     let now = Utc::now();
-    for (id, _) in hashes.iter().filter(|(id, _)| !sealed.contains(*id)) {
+    let lost: Vec<String> = missing.keys().map(ToString::to_string).collect();
+    for id in hashes.keys().filter(|id| !sealed.contains(*id)) {
+        let entry = |kind, detail: String| Finding {
+            kind,
+            entry_id: Some(id.clone()),
+            entity_id: None,
+            checkpoint: None,
+            detail,
+        };
         match queued.get(id) {
-            None => report.findings.push(finding(
+            None if !lost.is_empty() => report.findings.push(entry(
+                FindingKind::Uncovered,
+                format!(
+                    "no longer covered by a checkpoint: checkpoint {} is missing",
+                    lost.join(", ")
+                ),
+            )),
+            None => report.findings.push(entry(
                 FindingKind::Inserted,
-                Some(id),
-                None,
                 "neither sealed by a checkpoint nor queued for one".into(),
             )),
             Some(at) => {
                 if let (Some(bound), Some(at)) = (options.lag_bound, at)
                     && (now - *at).to_std().is_ok_and(|waited| waited > bound)
                 {
-                    report.findings.push(finding(
+                    report.findings.push(entry(
                         FindingKind::UnsealedLate,
-                        Some(id),
-                        None,
                         format!("unsealed for longer than {} s", bound.as_secs()),
                     ));
                 }
@@ -156,57 +436,17 @@ fn check_coverage(
     }
 }
 
-/// A checkpoint is appended to the sink right after it commits; one younger than this
-/// may not be there yet.
-const SINK_GRACE: chrono::Duration = chrono::Duration::seconds(10);
-
-fn compare_sink(
-    path: &std::path::Path,
-    db: &BTreeMap<i64, (String, Option<DateTime<Utc>>)>,
-    report: &mut Report,
-) {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut sink: BTreeMap<i64, String> = BTreeMap::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let value: Value = serde_json::from_str(line).unwrap_or(Value::Null);
-        if let (Some(seq), Some(hash)) = (value["seq"].as_i64(), value["hash"].as_str()) {
-            sink.insert(seq, hash.to_owned());
-        }
-    }
-    for (seq, hash) in &sink {
-        if db.get(seq).map(|(h, _)| h) != Some(hash) {
-            report.findings.push(finding(
-                FindingKind::SinkMismatch,
-                None,
-                None,
-                format!("checkpoint {seq} in the sink is missing or different in the database"),
-            ));
-        }
-    }
-    let sink_last = sink.keys().next_back().copied().unwrap_or(0);
-    let now = Utc::now();
-    for (seq, _) in db
-        .iter()
-        .filter(|(s, (_, at))| **s > sink_last && at.is_none_or(|at| now - at > SINK_GRACE))
-    {
-        report.findings.push(finding(
-            FindingKind::SinkMismatch,
-            None,
-            None,
-            format!("checkpoint {seq} is in the database but not in the sink"),
-        ));
-    }
-}
-
-async fn read_column(store: &Store, cypher: &str, column: &str) -> Result<Vec<Value>, StoreError> {
+async fn read_checkpoints(store: &Store) -> Result<Vec<(Value, bool)>, StoreError> {
     let mut rows = store
         .graph()
-        .execute_read(query(cypher))
+        .execute_read(query(CHECKPOINTS_ALL))
         .await
         .map_err(|e| store.error(e))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
-        out.push(row.get(column).map_err(|e| store.decode(e))?);
+        let c: Value = row.get("checkpoint").map_err(|e| store.decode(e))?;
+        let pending: bool = row.get("pending").map_err(|e| store.decode(e))?;
+        out.push((c, pending));
     }
     Ok(out)
 }

@@ -1,11 +1,9 @@
-//! Verification of the audit log as stored: every entry's content hash is recomputed,
-//! its `AUDITS` edges are compared with the entities it names, and every entity's
-//! chain is walked from its head back to genesis. Each finding names the entry and
-//! entity it concerns.
-//!
-//! What this detects and what it cannot (a rewound head after deleting an entity's
-//! newest entries, or a log rebuilt with consistent hashes) is set out in
-//! docs/integrity.md; signed checkpoints close those gaps.
+//! Verification of the audit log as stored: every entry's content hash is recomputed
+//! (over its one canonical timestamp text), its `AUDITS` edges are compared with the
+//! entities it names and its `PERFORMED_BY` edge with the user it names, and every
+//! entity's chain is walked from its head back to genesis. Then the checkpoints and
+//! the witness ([`super::seal`]). Each finding names the entry, entity or checkpoint it
+//! concerns; docs/integrity.md lists every kind and the attack that produces it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,6 +26,9 @@ pub enum FindingKind {
     Modified,
     /// The entry's `AUDITS` edges differ from the entities its content names.
     Relinked,
+    /// The entry's `PERFORMED_BY` edge does not point to the user its content names
+    /// (deleted, or moved to another user).
+    ActorMismatch,
     /// The chain of an entity refers to an entry that is not there (deleted, or its
     /// hash changed).
     ChainBroken,
@@ -45,11 +46,21 @@ pub enum FindingKind {
     SignatureInvalid,
     /// A sealed entry is gone.
     Deleted,
-    /// A sealed entry's hash no longer matches the checkpoint's Merkle root.
+    /// A sealed entry's hash differs from the one its checkpoint sealed (the entry was
+    /// rewritten, its hash recomputed to match).
+    Rewritten,
+    /// A checkpoint's Merkle root no longer matches its entries, and it does not record
+    /// which leaf changed (checkpoints from before leaves were recorded).
     Resealed,
     /// An entry is neither sealed by a checkpoint nor queued for one (inserted behind
     /// govtrail's back).
     Inserted,
+    /// An entry is neither sealed nor queued, and a checkpoint is missing: it was
+    /// covered by the missing checkpoint.
+    Uncovered,
+    /// A checkpoint the witness does not hold: in the database but never witnessed
+    /// (forged with the key, or made outside the checkpointer), or pending its witness.
+    Unwitnessed,
     /// An entry has waited longer than the lag bound for a checkpoint.
     UnsealedLate,
     /// The database's checkpoints differ from the external sink.
@@ -81,6 +92,8 @@ pub struct Finding {
     pub entry_id: Option<String>,
     /// The entity concerned, if one is known.
     pub entity_id: Option<String>,
+    /// The checkpoint concerned, if one is.
+    pub checkpoint: Option<i64>,
     /// Human-readable detail.
     pub detail: String,
 }
@@ -103,6 +116,7 @@ pub struct Report {
 struct Link {
     id: String,
     prev_hashes: Vec<String>,
+    timestamp: String,
 }
 
 pub(super) fn finding(
@@ -115,6 +129,7 @@ pub(super) fn finding(
         kind,
         entry_id: entry.map(str::to_owned),
         entity_id: entity.map(str::to_owned),
+        checkpoint: None,
         detail,
     }
 }
@@ -160,21 +175,29 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<Report, St
     let (batches, mut inbox) = tokio::sync::mpsc::channel::<Vec<Read>>(2);
     let checker = tokio::task::spawn_blocking(move || {
         let mut report = Report::default();
-        let mut hashes: BTreeMap<String, String> = BTreeMap::new();
+        let mut known = super::seal::Entries::default();
         // entity id -> (entry hash -> link), from the entries' own content.
         let mut chains: BTreeMap<String, BTreeMap<String, Link>> = BTreeMap::new();
         while let Some(batch) = inbox.blocking_recv() {
             for read in batch {
                 report.entries += 1;
-                let Some((entry, audits)) = readable(read, &mut report.findings) else {
+                let Some((mut entry, audits, performers)) = readable(read, &mut report.findings)
+                else {
                     continue;
                 };
                 let id = entry["id"].as_str().unwrap_or_default().to_owned();
+                canonical_timestamp(&mut entry, &id, &mut report.findings);
                 check_entry(&entry, &id, &audits, &mut report, &mut chains);
-                hashes.insert(id, entry["hash"].as_str().unwrap_or_default().to_owned());
+                check_performer(&entry, &id, &performers, &mut report.findings);
+                if let Some(entity) = entry["entityId"].as_str() {
+                    known.entities.insert(id.clone(), entity.to_owned());
+                }
+                known
+                    .hashes
+                    .insert(id, entry["hash"].as_str().unwrap_or_default().to_owned());
             }
         }
-        (report, hashes, chains)
+        (report, known, chains)
     });
     let mut after = String::new();
     loop {
@@ -195,8 +218,10 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<Report, St
                 .get::<Value>("entry")
                 .map_err(|e| e.to_string())
                 .and_then(|entry| {
-                    row.get::<Vec<Option<String>>>("audits")
-                        .map(|audits| (entry, audits))
+                    let audits = row.get::<Vec<Option<String>>>("audits");
+                    let performers = row.get::<Vec<Option<String>>>("performers");
+                    audits
+                        .and_then(|a| performers.map(|p| (entry, a, p)))
                         .map_err(|e| e.to_string())
                 });
             batch.push(Read { id, content });
@@ -210,7 +235,7 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<Report, St
         }
     }
     drop(batches);
-    let (mut report, hashes, mut chains) = checker
+    let (mut report, mut known, mut chains) = checker
         .await
         .map_err(|e| store.record(StoreError::Decode(format!("verification worker: {e}"))))?;
     report_unpageable(store, &mut report).await?;
@@ -228,9 +253,11 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<Report, St
     for (entity, head) in &heads {
         report.chains += 1;
         let links = chains.remove(entity).unwrap_or_default();
-        walk(entity, head.as_deref(), &links, &mut report.findings);
+        if let Some(gone) = walk(entity, head.as_deref(), &links, &mut report.findings) {
+            known.missing.insert(gone, entity.clone());
+        }
     }
-    super::seal::verify_checkpoints(store, options, &hashes, &mut report).await?;
+    super::seal::verify_checkpoints(store, options, &known, &mut report).await?;
     // Chains of entities that are gone entirely (deleted nodes) cannot be walked.
     for (entity, links) in chains {
         for link in links.values() {
@@ -245,16 +272,23 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<Report, St
     Ok(report)
 }
 
-/// One entry as read: its id and, if it decoded, its content and AUDITS targets.
+/// An entry's content, its AUDITS targets and its PERFORMED_BY users.
+type Content = (Value, Vec<Option<String>>, Vec<Option<String>>);
+
+/// One entry as read: its id and, if it decoded, its content and edges.
 struct Read {
     id: String,
-    content: Result<(Value, Vec<Option<String>>), String>,
+    content: Result<Content, String>,
 }
 
-/// The entry's content and targets, or `None` after reporting why it cannot be checked.
-fn readable(read: Read, findings: &mut Vec<Finding>) -> Option<(Value, Vec<String>)> {
+/// The entry's content, targets and performers, or `None` after reporting why it
+/// cannot be checked.
+fn readable(
+    read: Read,
+    findings: &mut Vec<Finding>,
+) -> Option<(Value, Vec<String>, Vec<Option<String>>)> {
     let malformed = |detail: String| finding(FindingKind::Malformed, Some(&read.id), None, detail);
-    let (entry, audits) = match read.content {
+    let (entry, audits, performers) = match read.content {
         Ok(content) => content,
         Err(e) => {
             findings.push(malformed(format!("the entry cannot be read: {e}")));
@@ -278,7 +312,55 @@ fn readable(read: Read, findings: &mut Vec<Finding>) -> Option<(Value, Vec<Strin
             target
         })
         .collect();
-    Some((entry, audits))
+    Some((entry, audits, performers))
+}
+
+/// Rewrites the entry's timestamp from Neo4j's rendering into the canonical text the
+/// hash covers; a stored value no canonical text has (digits below the microsecond, a
+/// zone other than UTC) was not written by govtrail and is reported.
+fn canonical_timestamp(entry: &mut Value, id: &str, findings: &mut Vec<Finding>) {
+    let Some(text) = entry["timestamp"].as_str().map(str::to_owned) else {
+        return;
+    };
+    match super::hash::from_store(&text) {
+        Ok(canonical) => entry["timestamp"] = Value::String(canonical),
+        Err(e) => findings.push(finding(
+            FindingKind::Modified,
+            Some(id),
+            entry["entityId"].as_str(),
+            format!("{e}: the entry's timestamp was changed"),
+        )),
+    }
+}
+
+/// The entry's `PERFORMED_BY` edge must point to exactly the user its (hashed)
+/// `userId` names: every view takes the actor from the entry, and the edge must agree.
+fn check_performer(
+    entry: &Value,
+    id: &str,
+    performers: &[Option<String>],
+    findings: &mut Vec<Finding>,
+) {
+    let named = entry["userId"].as_str();
+    let linked: Vec<&str> = performers
+        .iter()
+        .map(|p| p.as_deref().unwrap_or("?"))
+        .collect();
+    if named.is_some() && linked.len() == 1 && linked[0] == named.unwrap_or_default() {
+        return;
+    }
+    let detail = match linked.as_slice() {
+        [] => format!(
+            "the entry names user {} but has no PERFORMED_BY edge",
+            named.unwrap_or("?")
+        ),
+        users => format!(
+            "the entry names user {} but PERFORMED_BY points to {}",
+            named.unwrap_or("?"),
+            users.join(", ")
+        ),
+    };
+    findings.push(finding(FindingKind::ActorMismatch, Some(id), named, detail));
 }
 
 /// Entries with no text id cannot be paged through by id; each is reported.
@@ -343,6 +425,7 @@ fn check_entry(
         .flatten()
         .filter_map(|v| v.as_str().map(str::to_owned))
         .collect();
+    let timestamp = entry["timestamp"].as_str().unwrap_or_default().to_owned();
     // Chains follow the edges as they are: a relinked entry then also shows up as
     // off-chain for the entity it was moved to.
     for entity in &linked {
@@ -351,20 +434,28 @@ fn check_entry(
             Link {
                 id: id.to_owned(),
                 prev_hashes: prev.clone(),
+                timestamp: timestamp.clone(),
             },
         );
     }
 }
 
+/// Walks `entity`'s chain from its head back to GENESIS, reporting where it breaks.
+/// Returns the hash of an entry the chain needs and no entry has (deleted), so a
+/// checkpoint that sealed it can name the entity.
+///
+/// When one entry is missing, the entries older than the gap form their own chain
+/// back to GENESIS: they are the genuine earlier part of the history, not insertions,
+/// and only the break is reported. Entries on no chain at all are `not-on-chain`.
 fn walk(
     entity: &str,
     head: Option<&str>,
     links: &BTreeMap<String, Link>,
     findings: &mut Vec<Finding>,
-) {
-    let mut visited = BTreeSet::new();
-    let mut cursor = head.map(str::to_owned);
-    if cursor.is_none() && !links.is_empty() {
+) -> Option<String> {
+    let mut visited: BTreeSet<&str> = BTreeSet::new();
+    let mut gone = None;
+    if head.is_none() && !links.is_empty() {
         findings.push(finding(
             FindingKind::HeadMissing,
             None,
@@ -372,24 +463,30 @@ fn walk(
             "the entity has entries but no chain head".into(),
         ));
     }
+    // The newest entry reached so far: the one whose predecessor is missing if the
+    // chain breaks below it.
+    let mut last: Option<&Link> = None;
+    let mut cursor = head.map(str::to_owned);
     while let Some(hash) = cursor.take() {
-        let Some(link) = links.get(&hash) else {
-            let (kind, detail) = if visited.is_empty() {
-                (
+        let Some((key, link)) = links.get_key_value(&hash) else {
+            gone = Some(hash.clone());
+            match last {
+                None => findings.push(finding(
                     FindingKind::HeadMissing,
+                    None,
+                    Some(entity),
                     format!("the head {hash} names no entry of this entity"),
-                )
-            } else {
-                (
+                )),
+                Some(after) => findings.push(finding(
                     FindingKind::ChainBroken,
-                    format!("the chain refers to a missing entry with hash {hash}"),
-                )
-            };
-            let after = visited.iter().last().map(|h: &String| links[h].id.clone());
-            findings.push(finding(kind, after.as_deref(), Some(entity), detail));
+                    Some(&after.id),
+                    Some(entity),
+                    format!("the entry before this one, with hash {hash}, is missing"),
+                )),
+            }
             break;
         };
-        if !visited.insert(hash.clone()) {
+        if !visited.insert(key.as_str()) {
             findings.push(finding(
                 FindingKind::ChainBroken,
                 Some(&link.id),
@@ -398,6 +495,7 @@ fn walk(
             ));
             break;
         }
+        last = Some(link);
         match prev_of(&link.prev_hashes, entity) {
             Some(GENESIS) => {}
             Some(prev) => cursor = Some(prev.to_owned()),
@@ -409,14 +507,63 @@ fn walk(
             )),
         }
     }
+    if gone.is_some() {
+        absorb_older_segment(entity, links, &mut visited);
+    }
     for (hash, link) in links {
-        if !visited.contains(hash) {
+        if !visited.contains(hash.as_str()) {
             findings.push(finding(
                 FindingKind::NotOnChain,
                 Some(&link.id),
                 Some(entity),
-                "the entry is not on the entity's chain".into(),
+                "the entry is not on the entity's chain (inserted, forged or moved here)".into(),
             ));
         }
     }
+    gone
+}
+
+/// After a break, the longest run of unvisited entries that chains back to GENESIS and
+/// that no other entry continues is the history older than the gap: marks it visited.
+fn absorb_older_segment<'a>(
+    entity: &str,
+    links: &'a BTreeMap<String, Link>,
+    visited: &mut BTreeSet<&'a str>,
+) {
+    let continued: BTreeSet<&str> = links
+        .iter()
+        .filter(|(h, _)| !visited.contains(h.as_str()))
+        .filter_map(|(_, l)| prev_of(&l.prev_hashes, entity))
+        .collect();
+    let mut best: Vec<&'a str> = Vec::new();
+    let mut best_time = "";
+    for (tip, tip_link) in links
+        .iter()
+        .filter(|(h, _)| !visited.contains(h.as_str()) && !continued.contains(h.as_str()))
+    {
+        let mut segment = Vec::new();
+        let mut cursor = Some(tip.as_str());
+        let mut reaches_genesis = false;
+        while let Some(hash) = cursor.take() {
+            let Some((key, link)) = links.get_key_value(hash) else {
+                break;
+            };
+            if visited.contains(key.as_str()) || segment.contains(&key.as_str()) {
+                break;
+            }
+            segment.push(key.as_str());
+            match prev_of(&link.prev_hashes, entity) {
+                Some(GENESIS) => reaches_genesis = true,
+                Some(prev) => cursor = Some(prev),
+                None => {}
+            }
+        }
+        let better = segment.len() > best.len()
+            || (segment.len() == best.len() && tip_link.timestamp.as_str() > best_time);
+        if reaches_genesis && better {
+            best = segment;
+            best_time = tip_link.timestamp.as_str();
+        }
+    }
+    visited.extend(best);
 }

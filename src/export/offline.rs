@@ -14,8 +14,8 @@ use sha2::{Digest, Sha256};
 
 use super::dsse::{self, Envelope, IN_TOTO_PAYLOAD_TYPE};
 use super::packet::{PREDICATE_TYPE, STATEMENT_TYPE, Statement, jcs_digest, subject_name};
-use crate::audit::checkpoint::{checkpoint_hash, signature_valid, verify_inclusion};
-use crate::audit::hash::{GENESIS, content_hash, prev_of};
+use crate::audit::checkpoint::{checkpoint_hash, merkle_root, signature_valid, verify_inclusion};
+use crate::audit::hash::{GENESIS, content_hash, is_canonical, prev_of};
 
 /// The outcome of verifying one packet.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -155,6 +155,11 @@ fn check_statement(statement: &Statement, key: &VerifyingKey, verdict: &mut Verd
             statement.statement_type, statement.predicate_type
         ));
     }
+    if !is_canonical(&packet.exported_at) {
+        verdict.problem(
+            "the packet's exportedAt is not in the one canonical form (YYYY-MM-DDTHH:MM:SS.ffffffZ)",
+        );
+    }
     match jcs_digest(&entity.state) {
         Ok(digest) if digest == entity.state_digest => {}
         _ => verdict.problem(format!(
@@ -198,7 +203,7 @@ fn check_entries(packet: &super::packet::Packet, verdict: &mut Verdict) -> Vec<S
                 hash
             } else {
                 verdict.problem(format!(
-                    "entry {id}: its timestamp is not RFC 3339, so its hash cannot be recomputed: the entry was modified"
+                    "entry {id}: its timestamp is not in the one canonical form (YYYY-MM-DDTHH:MM:SS.ffffffZ), so its hash cannot be recomputed: the entry was modified"
                 ));
                 String::new()
             };
@@ -291,14 +296,24 @@ fn check_chain(packet: &super::packet::Packet, verdict: &mut Verdict) {
     }
 }
 
-/// Checks checkpoints (hash, signature, count) and every entry's inclusion proof.
-fn check_seals(
-    packet: &super::packet::Packet,
-    hashes: &[String],
+/// One checkpoint of a packet: its fields, the entry ids it lists, and whether it
+/// passed every check (only then do proofs against it count as sealed).
+struct Listed<'p> {
+    checkpoint: &'p Value,
+    ids: Vec<String>,
+    verified: bool,
+}
+
+/// A packet's checkpoints by seq.
+type Checkpoints<'p> = BTreeMap<i64, Listed<'p>>;
+
+/// Checks each checkpoint (form, hash, signature, count) and indexes them by seq.
+fn check_checkpoints<'p>(
+    packet: &'p super::packet::Packet,
     key: &VerifyingKey,
     verdict: &mut Verdict,
-) {
-    let mut checkpoints: BTreeMap<i64, (&Value, Vec<String>)> = BTreeMap::new();
+) -> Checkpoints<'p> {
+    let mut checkpoints: Checkpoints<'p> = BTreeMap::new();
     for c in &packet.checkpoints {
         let Some(seq) = c["seq"].as_i64() else {
             verdict.problem("a checkpoint has no integer seq: the checkpoint was modified");
@@ -311,6 +326,12 @@ fn check_seals(
         let stated = c["hash"].as_str().unwrap_or_default();
         let ids = strings(c.get("entryIds"));
         let mut ok = true;
+        if !c["sealedAt"].as_str().is_some_and(is_canonical) {
+            verdict.problem(format!(
+                "checkpoint {seq}: its sealedAt is not in the one canonical form (YYYY-MM-DDTHH:MM:SS.ffffffZ): the checkpoint was modified"
+            ));
+            ok = false;
+        }
         if checkpoint_hash(c).ok().as_deref() != Some(stated) {
             verdict.problem(format!(
                 "checkpoint {seq}: its content does not match its hash: the checkpoint was modified"
@@ -329,19 +350,81 @@ fn check_seals(
             ));
             ok = false;
         }
+        if !leaves_consistent(c, ids.len()) {
+            verdict.problem(format!(
+                "checkpoint {seq}: the entry hashes or entities it lists do not match its entries and its root: the checkpoint was made inconsistent"
+            ));
+            ok = false;
+        }
         if ok {
             verdict.checkpoints += 1;
         }
-        checkpoints.insert(seq, (c, ids));
+        checkpoints.insert(
+            seq,
+            Listed {
+                checkpoint: c,
+                ids,
+                verified: ok,
+            },
+        );
     }
+    checkpoints
+}
+
+/// A checkpoint that lists `entryHashes` and `entryEntities` (checkpoints from before
+/// govtrail recorded them have neither) lists one of each per entry, and its root is
+/// the Merkle root of those hashes: a signature over a checkpoint that says otherwise
+/// proves nothing about its leaves.
+fn leaves_consistent(c: &Value, count: usize) -> bool {
+    let listed = |field: &str| match c.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned).ok_or(()))
+            .collect::<Result<Vec<String>, ()>>()
+            .map(Some),
+        Some(_) => Err(()),
+    };
+    let (Ok(hashes), Ok(entities)) = (listed("entryHashes"), listed("entryEntities")) else {
+        return false;
+    };
+    let hashes_ok = hashes.is_none_or(|h| {
+        h.len() == count && (count == 0 || c["root"].as_str() == Some(merkle_root(&h).as_str()))
+    });
+    hashes_ok && entities.is_none_or(|e| e.len() == count)
+}
+
+/// Checks checkpoints and every entry's inclusion proof.
+fn check_seals(
+    packet: &super::packet::Packet,
+    hashes: &[String],
+    key: &VerifyingKey,
+    verdict: &mut Verdict,
+) {
+    let checkpoints = check_checkpoints(packet, key, verdict);
+    let listing: BTreeMap<&str, i64> = checkpoints
+        .iter()
+        .flat_map(|(seq, l)| l.ids.iter().map(move |id| (id.as_str(), *seq)))
+        .collect();
     let mut unsealed = Vec::new();
     for (i, item) in packet.history.iter().enumerate() {
         let id = entry_id(&item.entry, i);
         let Some(proof) = &item.proof else {
-            unsealed.push(id);
+            if let Some(seq) = listing.get(id.as_str()) {
+                verdict.problem(format!(
+                    "entry {id}: checkpoint {seq} seals it, but the packet gives no inclusion proof for it: the proof was removed"
+                ));
+            } else {
+                unsealed.push(id);
+            }
             continue;
         };
-        let Some((checkpoint, ids)) = checkpoints.get(&proof.checkpoint) else {
+        let Some(Listed {
+            checkpoint,
+            ids,
+            verified,
+        }) = checkpoints.get(&proof.checkpoint)
+        else {
             verdict.problem(format!(
                 "entry {id}: its proof refers to checkpoint {}, which is not in the packet",
                 proof.checkpoint
@@ -352,10 +435,19 @@ fn check_seals(
             .ok()
             .and_then(|i| ids.get(i))
             .is_some_and(|listed| *listed == id);
-        if !listed || proof.tree_size != ids.len() as u64 {
+        if !listed {
             verdict.problem(format!(
                 "entry {id}: checkpoint {} does not list it at leaf {}",
                 proof.checkpoint, proof.leaf_index
+            ));
+            continue;
+        }
+        if proof.tree_size != ids.len() as u64 {
+            verdict.problem(format!(
+                "entry {id}: its proof claims a tree of {} leaves, but checkpoint {} seals {}: the proof was modified",
+                proof.tree_size,
+                proof.checkpoint,
+                ids.len()
             ));
             continue;
         }
@@ -367,7 +459,11 @@ fn check_seals(
             proof.leaf_index,
             &proof.audit_path,
         ) {
-            verdict.sealed += 1;
+            // A proof against a checkpoint that failed its checks proves nothing (that
+            // checkpoint is already a problem).
+            if *verified {
+                verdict.sealed += 1;
+            }
         } else {
             verdict.problem(format!(
                 "entry {id}: it is not in the Merkle root of checkpoint {} (its content or proof was changed)",
@@ -416,6 +512,21 @@ mod tests {
 
     /// A statement about entity `e` with three chained entries, the first two sealed
     /// in one signed checkpoint.
+    /// Hashes and signs a checkpoint, as a key holder can.
+    fn sign_checkpoint(key: &CheckpointKey, checkpoint: &mut Value) {
+        if let Some(map) = checkpoint.as_object_mut() {
+            map.remove("hash");
+            map.remove("signature");
+        }
+        let hash = checkpoint_hash(checkpoint).unwrap_or_default();
+        let signature = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            key.sign(hash.as_bytes()).to_bytes(),
+        );
+        checkpoint["hash"] = json!(hash);
+        checkpoint["signature"] = json!(signature);
+    }
+
     fn statement(key: &CheckpointKey) -> Statement {
         let mut entries = Vec::new();
         let mut prev = GENESIS.to_owned();
@@ -440,16 +551,10 @@ mod tests {
             .collect();
         let mut checkpoint = json!({
             "seq": 1, "prev": GENESIS, "root": merkle_root(&hashes), "count": 2,
-            "entryIds": ["entry-0", "entry-1"], "sealedAt": "2026-11-25T10:00:01.500000Z",
-            "keyId": key.key_id(),
+            "entryIds": ["entry-0", "entry-1"], "entryHashes": hashes, "entryEntities": ["e", "e"],
+            "sealedAt": "2026-11-25T10:00:01.500000Z", "keyId": key.key_id(),
         });
-        let hash = checkpoint_hash(&checkpoint).unwrap_or_default();
-        let signature = base64::Engine::encode(
-            &base64::engine::general_purpose::STANDARD,
-            key.sign(hash.as_bytes()).to_bytes(),
-        );
-        checkpoint["hash"] = json!(hash);
-        checkpoint["signature"] = json!(signature);
+        sign_checkpoint(key, &mut checkpoint);
         let proofs: Vec<Vec<String>> = inclusion_proofs(&hashes, &[0, 1].into())
             .into_values()
             .collect();
@@ -555,89 +660,114 @@ mod tests {
         verdict.problems
     }
 
+    type Tampering = (&'static str, fn(&mut Statement), &'static str);
+
+    fn set_timestamp(s: &mut Statement, value: &str) {
+        s.predicate.history[0]
+            .entry
+            .insert("timestamp".into(), json!(value));
+    }
+
+    const NOT_CANONICAL: &str = "entry entry-0: its timestamp is not in the one canonical form";
+
+    /// Each tampering (re-signed by the key holder), and words its report must contain.
+    const TAMPERINGS: &[Tampering] = &[
+        (
+            "removed",
+            |s| {
+                s.predicate.history.remove(1);
+            },
+            "an entry is missing before entry entry-2",
+        ),
+        (
+            "truncated",
+            |s| {
+                s.predicate.history.pop();
+            },
+            "entries are missing at the end",
+        ),
+        (
+            "reordered",
+            |s| s.predicate.history.swap(0, 1),
+            "entries are out of order: entry entry-1",
+        ),
+        (
+            "edited",
+            |s| {
+                s.predicate.history[0]
+                    .entry
+                    .insert("reason".into(), json!("edited"));
+            },
+            "entry entry-0: its content does not match its hash",
+        ),
+        (
+            "edited, so off its root",
+            |s| {
+                s.predicate.history[0]
+                    .entry
+                    .insert("reason".into(), json!("edited"));
+            },
+            "entry entry-0: it is not in the Merkle root",
+        ),
+        (
+            "moved leaf",
+            |s| {
+                if let Some(p) = s.predicate.history[1].proof.as_mut() {
+                    p.leaf_index = 0;
+                }
+            },
+            "checkpoint 1 does not list it at leaf 0",
+        ),
+        (
+            "resized tree",
+            |s| {
+                if let Some(p) = s.predicate.history[1].proof.as_mut() {
+                    p.tree_size = 3;
+                }
+            },
+            "entry entry-1: its proof claims a tree of 3 leaves, but checkpoint 1 seals 2: the proof was modified",
+        ),
+        (
+            "lowercase timestamp",
+            |s| set_timestamp(s, "2026-11-25t10:00:00.000000z"),
+            NOT_CANONICAL,
+        ),
+        (
+            "sub-microsecond timestamp",
+            |s| set_timestamp(s, "2026-11-25T10:00:00.0000001Z"),
+            NOT_CANONICAL,
+        ),
+        (
+            "no timestamp",
+            |s| set_timestamp(s, "yesterday"),
+            NOT_CANONICAL,
+        ),
+        (
+            "checkpoint twice",
+            |s| {
+                let copy = s.predicate.checkpoints[0].clone();
+                s.predicate.checkpoints.push(copy);
+            },
+            "checkpoint 1 appears twice",
+        ),
+        (
+            "checkpoint count",
+            |s| {
+                s.predicate.checkpoints[0]["count"] = json!(3);
+            },
+            "checkpoint 1: its content does not match its hash",
+        ),
+    ];
+
     #[test]
     fn each_tampering_is_named() {
-        let removed = problems_after(|s| {
-            s.predicate.history.remove(1);
-        });
-        assert!(
-            removed
-                .iter()
-                .any(|p| p.starts_with("an entry is missing before entry entry-2")),
-            "{removed:#?}"
-        );
-        let truncated = problems_after(|s| {
-            s.predicate.history.pop();
-        });
-        assert!(
-            truncated
-                .iter()
-                .any(|p| p.starts_with("entries are missing at the end")),
-            "{truncated:#?}"
-        );
-        let reordered = problems_after(|s| s.predicate.history.swap(0, 1));
-        assert!(
-            reordered
-                .iter()
-                .any(|p| p.starts_with("entries are out of order: entry entry-1")),
-            "{reordered:#?}"
-        );
-        let edited = problems_after(|s| {
-            s.predicate.history[0]
-                .entry
-                .insert("reason".into(), json!("edited"));
-        });
-        assert!(
-            edited
-                .iter()
-                .any(|p| p.starts_with("entry entry-0: its content does not match its hash")),
-            "{edited:#?}"
-        );
-        assert!(
-            edited
-                .iter()
-                .any(|p| p.contains("entry entry-0: it is not in the Merkle root")),
-            "{edited:#?}"
-        );
-        let moved = problems_after(|s| {
-            if let Some(p) = s.predicate.history[1].proof.as_mut() {
-                p.leaf_index = 0;
-            }
-        });
-        assert!(
-            moved
-                .iter()
-                .any(|p| p.contains("checkpoint 1 does not list it at leaf 0")),
-            "{moved:#?}"
-        );
-        let untimed = problems_after(|s| {
-            s.predicate.history[0]
-                .entry
-                .insert("timestamp".into(), json!("yesterday"));
-        });
-        assert!(
-            untimed
-                .iter()
-                .any(|p| p.starts_with("entry entry-0: its timestamp is not RFC 3339")),
-            "{untimed:#?}"
-        );
-        let doubled = problems_after(|s| {
-            let copy = s.predicate.checkpoints[0].clone();
-            s.predicate.checkpoints.push(copy);
-        });
-        assert!(
-            doubled.iter().any(|p| p == "checkpoint 1 appears twice"),
-            "{doubled:#?}"
-        );
-        let checkpoint = problems_after(|s| {
-            s.predicate.checkpoints[0]["count"] = json!(3);
-        });
-        assert!(
-            checkpoint
-                .iter()
-                .any(|p| p.starts_with("checkpoint 1: its content does not match its hash")),
-            "{checkpoint:#?}"
-        );
+        for (name, tamper, expected) in TAMPERINGS {
+            let problems = problems_after(tamper);
+            assert!(
+                problems.iter().any(|p| p.contains(expected)),
+                "{name}: expected a problem containing {expected:?}, got {problems:#?}"
+            );
+        }
     }
 
     #[test]
@@ -657,6 +787,11 @@ mod tests {
                 .any(|p| p
                     == "checkpoint 1: its signature does not verify under the given public key"),
             "{verdict:#?}"
+        );
+        assert_eq!(
+            (verdict.checkpoints, verdict.sealed),
+            (0, 0),
+            "proofs against a checkpoint that fails its checks prove nothing"
         );
     }
 

@@ -32,8 +32,10 @@ pub const PREDICATE_TYPE: &str = "https://govtrail.dev/lineage-packet/v1";
 /// Lineage depth a packet carries.
 pub const LINEAGE_DEPTH: u8 = 2;
 
-/// The signed payload: an in-toto Statement about the entity's current state.
+/// The signed payload: an in-toto Statement about the entity's current state. Every
+/// part of it refuses unknown fields: nothing rides in a packet that no check reads.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Statement {
     /// [`STATEMENT_TYPE`].
     #[serde(rename = "_type")]
@@ -49,6 +51,7 @@ pub struct Statement {
 
 /// An in-toto subject.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Subject {
     /// `govtrail:<Type>/<id>`.
     pub name: String,
@@ -58,7 +61,7 @@ pub struct Subject {
 
 /// The lineage packet proper.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Packet {
     /// Packet format version (1).
     pub format: u32,
@@ -87,7 +90,7 @@ pub struct Packet {
 
 /// The exported entity.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PacketEntity {
     /// Entity type.
     #[serde(rename = "type")]
@@ -110,7 +113,7 @@ pub struct PacketEntity {
 
 /// The exporting actor: id and roles (never a name or email).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Exporter {
     /// Token subject.
     pub user_id: String,
@@ -146,7 +149,7 @@ pub struct EntryContext {
 
 /// RFC 6962 inclusion proof of an entry in a checkpoint's Merkle tree.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Proof {
     /// The sealing checkpoint's `seq`.
     pub checkpoint: i64,

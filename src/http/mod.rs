@@ -28,7 +28,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::audit::checkpoint::{CheckpointKey, Checkpointer, PublicKey};
+use crate::audit::checkpoint::{CheckpointKey, PublicKey};
+use crate::audit::checkpointer::Checkpointer;
 use crate::auth::{Authenticator, KeyConfigError};
 use crate::config::Settings;
 use crate::governance::Governor;

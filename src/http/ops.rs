@@ -33,7 +33,7 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         path: "/status",
-        summary: "healthy, degraded or blocked, with a reason per check (Neo4j, checkpoint signing, sealing lag)",
+        summary: "healthy, degraded or blocked, with a reason per check (Neo4j, checkpoint signing, sealing lag, the external witness)",
         tag: "operations",
         access: Access::Public,
         query: &[],
@@ -97,45 +97,98 @@ async fn get_readyz(State(state): State<AppState>) -> Response {
 
 const SEAL_LAG: &str = include_str!("../../cypher/seal_lag.cypher");
 
+/// How sealing and witnessing stand, as `seal_lag.cypher` reads them.
+struct Sealing {
+    queued: i64,
+    oldest_ms: Option<i64>,
+    pending_ms: Option<i64>,
+    witness_error: Option<String>,
+    witness_error_ms: Option<i64>,
+}
+
+impl Sealing {
+    fn from_row(row: &neo4rs::Row) -> Self {
+        Self {
+            queued: row.get("queued").unwrap_or(0),
+            oldest_ms: row.get("oldestMs").unwrap_or(None),
+            pending_ms: row.get("pendingMs").unwrap_or(None),
+            witness_error: row.get("witnessError").unwrap_or(None),
+            witness_error_ms: row.get("witnessErrorMs").unwrap_or(None),
+        }
+    }
+}
+
+/// A checkpoint pending its witness for longer than this makes `/status` degraded (a
+/// healthy append takes milliseconds; a round retries it every interval).
+const WITNESS_WAIT_MS: i64 = 5_000;
+
 /// `blocked` when Neo4j does not answer (governed changes fail closed); `degraded`
-/// when entries are not being sealed (no signing key) or sealing lags past the bound;
-/// `healthy` otherwise. Always 200: the body is the verdict.
+/// when entries are not being sealed (no signing key), sealing lags past the bound,
+/// there is no external witness, or checkpoints are not reaching it (with the age of
+/// the oldest one waiting); `healthy` otherwise. Always 200: the body is the verdict.
 async fn get_status(State(state): State<AppState>) -> axum::Json<serde_json::Value> {
     let store = &state.store;
-    let lag = tokio::time::timeout(state.settings.readiness_timeout(), async {
+    let read = tokio::time::timeout(state.settings.readiness_timeout(), async {
         let row = store.read_one(neo4rs::query(SEAL_LAG)).await?;
-        Ok::<_, crate::store::StoreError>(row.map(|r| {
-            (
-                r.get::<i64>("queued").unwrap_or(0),
-                r.get::<Option<i64>>("oldestMs").unwrap_or(None),
-            )
-        }))
+        Ok::<_, crate::store::StoreError>(row.map(|r| Sealing::from_row(&r)))
     })
     .await;
     let bound_ms = i64::try_from(state.settings.unsealed_lag_bound_secs.saturating_mul(1000))
         .unwrap_or(i64::MAX);
     let mut reasons = Vec::new();
-    let (neo4j, sealing) = match lag {
-        Ok(Ok(Some((queued, oldest)))) => {
-            let sealing = json!({ "queued": queued, "oldestUnsealedMs": oldest });
+    let (neo4j, sealing, witness) = match read {
+        Ok(Ok(Some(s))) => {
+            let sealing = json!({ "queued": s.queued, "oldestUnsealedMs": s.oldest_ms });
+            let witness = json!({
+                "configured": state.settings.checkpoint_sink.is_some(),
+                "oldestUnwitnessedMs": s.pending_ms,
+                "error": s.witness_error,
+            });
             if state.checkpoint_keys.is_empty() {
                 reasons.push(
                     "no checkpoint signing key: entries are chained but not sealed".to_owned(),
                 );
-            } else if oldest.is_some_and(|ms| ms > bound_ms) {
-                reasons.push(format!(
-                    "sealing lags: oldest unsealed entry is {} ms old",
-                    oldest.unwrap_or(0)
-                ));
+            } else {
+                if s.oldest_ms.is_some_and(|ms| ms > bound_ms) {
+                    reasons.push(format!(
+                        "sealing lags: oldest unsealed entry is {} ms old",
+                        s.oldest_ms.unwrap_or(0)
+                    ));
+                }
+                if state.settings.checkpoint_sink.is_none() {
+                    reasons.push(
+                        "no external witness (checkpoint_sink): someone holding the signing key could rewrite history unnoticed".to_owned(),
+                    );
+                }
+                if let Some(error) = &s.witness_error {
+                    reasons.push(format!(
+                        "checkpoints are not reaching the witness (for {} ms): {error}",
+                        s.witness_error_ms.unwrap_or(0)
+                    ));
+                }
+                if let Some(ms) = s.pending_ms.filter(|ms| *ms > WITNESS_WAIT_MS) {
+                    reasons.push(format!(
+                        "the oldest unwitnessed checkpoint has waited {ms} ms for the witness"
+                    ));
+                }
             }
-            ("ok".to_owned(), sealing)
+            ("ok".to_owned(), sealing, witness)
         }
-        Ok(Ok(None)) => ("ok".to_owned(), serde_json::Value::Null),
+        Ok(Ok(None)) => (
+            "ok".to_owned(),
+            serde_json::Value::Null,
+            serde_json::Value::Null,
+        ),
         Ok(Err(e)) => (
             format!("unavailable: {}", error_chain(&e)),
             serde_json::Value::Null,
+            serde_json::Value::Null,
         ),
-        Err(_) => ("no answer in time".to_owned(), serde_json::Value::Null),
+        Err(_) => (
+            "no answer in time".to_owned(),
+            serde_json::Value::Null,
+            serde_json::Value::Null,
+        ),
     };
     let status = if neo4j != "ok" {
         reasons.insert(0, format!("Neo4j {neo4j}: governed changes are refused"));
@@ -148,7 +201,12 @@ async fn get_status(State(state): State<AppState>) -> axum::Json<serde_json::Val
     axum::Json(json!({
         "status": status,
         "reasons": reasons,
-        "checks": { "neo4j": neo4j, "sealing": sealing, "signingKeys": state.checkpoint_keys.len() },
+        "checks": {
+            "neo4j": neo4j,
+            "sealing": sealing,
+            "witness": witness,
+            "signingKeys": state.checkpoint_keys.len()
+        },
     }))
 }
 

@@ -296,20 +296,7 @@ fn internal() -> Response {
     )
 }
 
-/// `a: b: c` for an error and its sources, for the one log line that records it, with
-/// anything that looks like a secret or an email redacted (driver and server messages
-/// may quote values).
-#[must_use]
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    crate::domain::text::redact(&text)
-}
+pub use crate::telemetry::error_chain;
 
 /// Response for a panic caught by `CatchPanicLayer`: a plain 500 problem; the panic
 /// message is logged, never returned.

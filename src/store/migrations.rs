@@ -86,6 +86,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         "0009_user_subjects_and_name_keys.cypher",
         include_str!("../../cypher/schema/0009_user_subjects_and_name_keys.cypher"),
     ),
+    (
+        "0010_pending_checkpoints.cypher",
+        include_str!("../../cypher/schema/0010_pending_checkpoints.cypher"),
+    ),
 ];
 
 const MIGRATIONS_APPLIED: &str = include_str!("../../cypher/migrations_applied.cypher");

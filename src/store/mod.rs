@@ -146,6 +146,20 @@ impl Store {
         rows.next().await.map_err(|e| self.error(e))
     }
 
+    /// Runs a statement that writes, in its own transaction, and returns its first row,
+    /// if any (the rest is not read).
+    pub async fn write_one(
+        &self,
+        statement: neo4rs::Query,
+    ) -> Result<Option<neo4rs::Row>, StoreError> {
+        let mut rows = self
+            .graph
+            .execute(statement)
+            .await
+            .map_err(|e| self.error(e))?;
+        rows.next().await.map_err(|e| self.error(e))
+    }
+
     /// One round trip (`RETURN 1`), bounded by `timeout`.
     pub async fn ping(&self, timeout: Duration) -> Result<(), StoreError> {
         let round_trip = async {
