@@ -1,6 +1,6 @@
 //! Signed checkpoints: the key that signs them (and lineage packets), RFC 6962 Merkle
 //! roots and inclusion proofs over entry hashes, and a checkpoint's body, hash and
-//! signature. [`super::checkpointer`] makes them; [`super::seal`] verifies them.
+//! signature. [`super::checkpointer`] makes them; `seal` verifies them.
 
 use std::path::Path;
 

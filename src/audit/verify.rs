@@ -2,7 +2,7 @@
 //! (over its one canonical timestamp text), its `AUDITS` edges are compared with the
 //! entities it names and its `PERFORMED_BY` edge with the user it names, and every
 //! entity's chain is walked from its head back to genesis. Then the checkpoints and
-//! the witness ([`super::seal`]). Each finding names the entry, entity or checkpoint it
+//! the witness (module `seal`). Each finding names the entry, entity or checkpoint it
 //! concerns; docs/integrity.md lists every kind and the attack that produces it.
 
 use std::collections::{BTreeMap, BTreeSet};
