@@ -28,6 +28,7 @@ async fn team_with_history(app: &TestApp) -> (String, Vec<String>) {
         .unwrap_or_default()
         .to_owned();
     let mut ids = vec![r.body["auditLogId"].as_str().unwrap_or_default().to_owned()];
+    app.users(&["x1".to_owned(), "x2".to_owned()]).await;
     for user in ["x1", "x2"] {
         let r = app
             .send(
@@ -38,6 +39,7 @@ async fn team_with_history(app: &TestApp) -> (String, Vec<String>) {
                 &[],
             )
             .await;
+        assert_eq!(r.status, 200, "{}", r.body);
         ids.push(r.body["auditLogId"].as_str().unwrap_or_default().to_owned());
     }
     (team, ids)
