@@ -7,14 +7,18 @@
 // head (`auditHead`) to the new entry's hash, and stores the idempotency record.
 // Labels and relationship types arrive as values but come only from govtrail's
 // closed enums.
+// A change a change request runs is performed by its requester, found by id alone
+// ($actor.subject null: the requester is not the caller), links the request
+// (EXECUTES) and each approver (APPROVED_BY).
 // Params: $creates [{label, props}], $updates [{id, set}], $unlock [id],
 //         $relAdds [{type, from, to}], $relRemoves [{type, from, to}],
 //         $actor {id, subject, displayName, email}, $entry (map; timestamp as RFC 3339
-//         text), $audits [id], $supersedes [audit log id], $idem (map or null).
-// Columns: entryId, audited (number of AUDITS edges created), superseded; no row when
-// the actor's identity moved.
+//         text), $audits [id], $supersedes [audit log id], $idem (map or null),
+//         $executes (change request id or null), $approvers [user id].
+// Columns: entryId, audited (number of AUDITS edges created), superseded, approved;
+// no row when the actor's identity moved.
 MATCH (u:User {id: $actor.id})
-WHERE u.subject = $actor.subject
+WHERE $actor.subject IS NULL OR u.subject = $actor.subject
 CALL () {
   UNWIND $creates AS c
   CREATE (n:Governed)
@@ -68,10 +72,22 @@ CALL (e) {
   CREATE (e)-[:SUPERSEDES]->(old)
   RETURN count(*) AS superseded
 }
+CALL (e) {
+  UNWIND $approvers AS id
+  MATCH (a:User {id: id})
+  CREATE (e)-[:APPROVED_BY]->(a)
+  RETURN count(*) AS approved
+}
+CALL (e) {
+  WITH e
+  WHERE $executes IS NOT NULL
+  MATCH (r:ChangeRequest {id: $executes})
+  CREATE (e)-[:EXECUTES]->(r)
+}
 CALL () {
   WITH $idem AS k
   WHERE k IS NOT NULL
   CREATE (i:IdempotencyKey)
   SET i = k, i.createdAt = datetime()
 }
-RETURN e.id AS entryId, audited, superseded
+RETURN e.id AS entryId, audited, superseded, approved

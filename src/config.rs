@@ -2,6 +2,7 @@
 //! environment variables (later sources win). Secrets are `SecretString`, so no
 //! `Debug` or log line can print them.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -10,6 +11,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use secrecy::SecretString;
 use serde::Deserialize;
+
+use crate::domain::{Operation, Role};
 
 /// Environment variable naming the optional settings file.
 pub const CONFIG_FILE_ENV: &str = "GOVTRAIL_CONFIG";
@@ -85,6 +88,46 @@ pub struct Settings {
     pub auth_source_claim: String,
     /// Clock skew tolerated on `exp` and `nbf`, in seconds.
     pub auth_leeway_secs: u64,
+    /// Approval policy per operation code, over the catalog's defaults (`/v1/catalog`
+    /// shows the effective ones): `"none"`, `"default"`, or `{approvals = N, role = R}`.
+    pub approval_policies: BTreeMap<Operation, PolicySetting>,
+    /// How long a change request waits for its approvals, in seconds (default 72 h).
+    pub change_request_ttl_secs: u64,
+    /// How often each replica looks for change requests past their time, in
+    /// milliseconds; 0 switches the sweep off on this replica (approving an expired
+    /// request is refused either way).
+    pub change_request_sweep_ms: u64,
+}
+
+/// One operation's approval policy setting.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum PolicySetting {
+    /// `"none"` (runs at once) or `"default"` (the catalog's default).
+    Named(PolicyName),
+    /// `{approvals = N, role = R}`: N approvals by holders of role R (default
+    /// `approver`), none of them the requester.
+    Rule {
+        /// Approvals needed (1 to 10).
+        approvals: u32,
+        /// Role an approver must hold.
+        #[serde(default = "approver")]
+        role: Role,
+    },
+}
+
+/// A policy named by a word.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyName {
+    /// No approval: the operation runs at once.
+    None,
+    /// The catalog's default for the operation.
+    Default,
+}
+
+const fn approver() -> Role {
+    Role::Approver
 }
 
 /// One accepted public key.
@@ -143,6 +186,9 @@ impl Default for Settings {
             auth_roles_claim: "roles".into(),
             auth_source_claim: "source".into(),
             auth_leeway_secs: 30,
+            approval_policies: BTreeMap::new(),
+            change_request_ttl_secs: 72 * 3600,
+            change_request_sweep_ms: 60_000,
         }
     }
 }
@@ -223,6 +269,46 @@ mod tests {
             assert!(
                 typo.is_err(),
                 "an unknown GOVTRAIL_ variable must be refused"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment::Jail fixes the closure's error type"
+    )]
+    fn approval_policies_are_read_from_the_environment_and_files() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env(
+                "GOVTRAIL_APPROVAL_POLICIES",
+                r#"{DELETE_CONSTRAINT={approvals=2}, DENY_LICENSE="none", ADD_TEAM_MEMBER={approvals=1,role="governance-admin"}}"#,
+            );
+            let s = Settings::from_figment(None, Env::prefixed("GOVTRAIL_").ignore(&["config"]))
+                .map_err(|e| e.to_string())?;
+            assert_eq!(
+                s.approval_policies.get(&Operation::DeleteConstraint),
+                Some(&PolicySetting::Rule {
+                    approvals: 2,
+                    role: Role::Approver
+                })
+            );
+            assert_eq!(
+                s.approval_policies.get(&Operation::DenyLicense),
+                Some(&PolicySetting::Named(PolicyName::None))
+            );
+            assert_eq!(
+                s.approval_policies.get(&Operation::AddTeamMember),
+                Some(&PolicySetting::Rule {
+                    approvals: 1,
+                    role: Role::GovernanceAdmin
+                })
+            );
+            jail.set_env("GOVTRAIL_APPROVAL_POLICIES", r#"{NOT_AN_OPERATION="none"}"#);
+            assert!(
+                Settings::from_figment(None, Env::prefixed("GOVTRAIL_").ignore(&["config"]))
+                    .is_err()
             );
             Ok(())
         });

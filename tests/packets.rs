@@ -309,10 +309,7 @@ async fn a_packet_verifies_offline_and_every_tampering_fails_with_a_clear_messag
             .any(|l| l["spdxId"] == "MIT" && l["decision"] == "ALLOWED"),
         "{packet:#}"
     );
-    assert_eq!(
-        packet["policyVersion"],
-        json!(govtrail::domain::POLICY_VERSION)
-    );
+    assert_eq!(packet["policyVersion"], json!(common::policy_version()));
     assert_eq!(packet["exportedBy"]["userId"], json!(su_id));
 
     // The export is an entry naming the exporter and the packet's digest.

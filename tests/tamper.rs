@@ -284,6 +284,11 @@ async fn every_attack_is_reported_with_the_right_kind_entry_entity_and_checkpoin
     let mut settings = test_settings(&neo4j.uri);
     settings.checkpoint_key_file = Some(keys_dir().join("ed25519-private.pem"));
     settings.checkpoint_interval_ms = 0; // sealed by hand
+    // Attack 17 needs a change that waits for approval.
+    settings.approval_policies.insert(
+        govtrail::domain::Operation::DisableLicenseWhitelist,
+        govtrail::config::PolicySetting::Named(govtrail::config::PolicyName::Default),
+    );
     let app = TestApp::spawn_with(settings).await;
     let (_, admin) = token_for(&["governance-admin"]);
     let sink = sink_path(dir.path());
@@ -692,6 +697,76 @@ async fn every_attack_is_reported_with_the_right_kind_entry_entity_and_checkpoin
         "sub-microsecond timestamp",
         &bench.verify(),
         &[("modified", Some(&log.a[0]), Some(&log.team_a), None)],
+        &[],
+    );
+
+    // (17) A change a change request ran: delete its APPROVED_BY edge, then its
+    // EXECUTES edge. The approvers and the request are in the hashed entry.
+    let _log = bench.fresh_log().await;
+    bench
+        .send(
+            "POST",
+            "/v1/license-policy/whitelist/enable",
+            json!({"reason": "start strict"}),
+        )
+        .await;
+    let requested = bench
+        .app
+        .send(
+            "POST",
+            "/v1/license-policy/whitelist/disable",
+            &bench.admin,
+            Some(json!({"reason": "audit of the whitelist"})),
+            &[],
+        )
+        .await;
+    assert_eq!(requested.status, 202, "{}", requested.body);
+    let request = requested.body["entity"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (_, approver) = token_for(&["approver"]);
+    let approval = bench
+        .app
+        .send(
+            "POST",
+            &format!("/v1/change-requests/{request}/approve"),
+            &approver,
+            Some(json!({"reason": "checked"})),
+            &[],
+        )
+        .await;
+    assert_eq!(approval.status, 200, "{}", approval.body);
+    let executed = approval.body["executed"]["auditLogId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    expect("a change request run", &bench.verify(), &[], &[]);
+    bench
+        .cypher(
+            "MATCH (:AuditLog {id: $id})-[a:APPROVED_BY]->() DELETE a RETURN 1 AS n",
+            json!({"id": executed}),
+        )
+        .await;
+    expect(
+        "approver edge deleted",
+        &bench.verify(),
+        &[("actor-mismatch", Some(&executed), None, None)],
+        &[],
+    );
+    bench
+        .cypher(
+            "MATCH (:AuditLog {id: $id})-[x:EXECUTES]->() DELETE x RETURN 1 AS n",
+            json!({"id": executed}),
+        )
+        .await;
+    expect(
+        "execution edge deleted",
+        &bench.verify(),
+        &[
+            ("actor-mismatch", Some(&executed), None, None),
+            ("relinked", Some(&executed), None, None),
+        ],
         &[],
     );
 

@@ -12,7 +12,7 @@ use crate::domain::{
 /// Who acted, as recorded on an entry: ids and roles, never names or emails.
 #[derive(Debug, Clone)]
 pub struct ActorFacts {
-    /// Token subject (`userId`).
+    /// Internal user id (`userId`), never the token subject.
     pub user_id: String,
     /// Roles held (`actorRoles`).
     pub roles: Vec<Role>,
@@ -61,8 +61,8 @@ pub struct AuditEntry {
     pub outcome: Outcome,
     /// Correlation id of the request.
     pub correlation_id: String,
-    /// Rule set the decision was checked against.
-    pub policy_version: &'static str,
+    /// Rule set and approval policies the decision was checked against.
+    pub policy_version: String,
     /// Actor's roles.
     pub actor_roles: Vec<Role>,
     /// Actor's authentication method.
@@ -77,6 +77,28 @@ pub struct AuditEntry {
     pub related_entities: Vec<String>,
     /// For each audited entity, `id=<hash of its previous entry>` (see [`super::hash`]).
     pub prev_hashes: Vec<String>,
+    /// The change request this entry asks for, acts on or executes.
+    pub change_request_id: Option<String>,
+    /// `sha256:` digest of the canonical command that request holds.
+    pub command_digest: Option<String>,
+    /// The people who approved the change this entry records (internal ids, sorted);
+    /// each also has an `APPROVED_BY` edge.
+    pub approver_ids: Option<Vec<String>>,
+    /// Evidence references `[{kind, uri, digest}]` as JSON text.
+    pub evidence: Option<String>,
+}
+
+/// What ties an entry to a change request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestLink {
+    /// The request.
+    pub change_request_id: Option<String>,
+    /// Its command's digest.
+    pub command_digest: Option<String>,
+    /// Approvers of an executed change.
+    pub approver_ids: Option<Vec<String>>,
+    /// Evidence references (JSON text).
+    pub evidence: Option<String>,
 }
 
 fn rfc3339<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
@@ -161,7 +183,7 @@ impl AuditEntry {
             user_id: actor.user_id.clone(),
             outcome: facts.outcome,
             correlation_id: facts.correlation_id.to_owned(),
-            policy_version: POLICY_VERSION,
+            policy_version: POLICY_VERSION.to_owned(),
             actor_roles: actor.roles.clone(),
             auth_method: actor.auth_method.clone(),
             category: facts.kind.category.as_str(),
@@ -170,7 +192,28 @@ impl AuditEntry {
             changes: Value::Object(changes).to_string(),
             related_entities: facts.related,
             prev_hashes: Vec::new(),
+            change_request_id: None,
+            command_digest: None,
+            approver_ids: None,
+            evidence: None,
         }
+    }
+
+    /// The same entry under the policy version in force.
+    #[must_use]
+    pub fn with_policy_version(mut self, version: &str) -> Self {
+        version.clone_into(&mut self.policy_version);
+        self
+    }
+
+    /// The same entry tied to a change request, with its evidence.
+    #[must_use]
+    pub fn with_request(mut self, link: RequestLink) -> Self {
+        self.change_request_id = link.change_request_id;
+        self.command_digest = link.command_digest;
+        self.approver_ids = link.approver_ids;
+        self.evidence = link.evidence;
+        self
     }
 
     /// The same entry recording the previous chain hashes of the entities it audits.

@@ -11,4 +11,4 @@ mod seal;
 pub mod verify;
 pub mod witness;
 
-pub use entry::{ActorFacts, AuditEntry, EntryFacts, OperationFacts, Stamp};
+pub use entry::{ActorFacts, AuditEntry, EntryFacts, OperationFacts, RequestLink, Stamp};

@@ -181,14 +181,14 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<Report, St
         while let Some(batch) = inbox.blocking_recv() {
             for read in batch {
                 report.entries += 1;
-                let Some((mut entry, audits, performers)) = readable(read, &mut report.findings)
-                else {
+                let Some((mut entry, audits, edges)) = readable(read, &mut report.findings) else {
                     continue;
                 };
                 let id = entry["id"].as_str().unwrap_or_default().to_owned();
                 canonical_timestamp(&mut entry, &id, &mut report.findings);
                 check_entry(&entry, &id, &audits, &mut report, &mut chains);
-                check_performer(&entry, &id, &performers, &mut report.findings);
+                check_performer(&entry, &id, &edges.performers, &mut report.findings);
+                check_approvals(&entry, &id, &edges, &mut report.findings);
                 if let Some(entity) = entry["entityId"].as_str() {
                     known.entities.insert(id.clone(), entity.to_owned());
                 }
@@ -199,42 +199,7 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<Report, St
         }
         (report, known, chains)
     });
-    let mut after = String::new();
-    loop {
-        let mut rows = store
-            .graph()
-            .execute_read(
-                query(VERIFY_ENTRIES)
-                    .param("after", after.as_str())
-                    .param("limit", 2000),
-            )
-            .await
-            .map_err(|e| store.error(e))?;
-        let mut batch = Vec::with_capacity(2000);
-        while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
-            let id: String = row.get("id").map_err(|e| store.decode(e))?;
-            // A row that does not decode is a finding about that entry, not a reason to stop.
-            let content = row
-                .get::<Value>("entry")
-                .map_err(|e| e.to_string())
-                .and_then(|entry| {
-                    let audits = row.get::<Vec<Option<String>>>("audits");
-                    let performers = row.get::<Vec<Option<String>>>("performers");
-                    audits
-                        .and_then(|a| performers.map(|p| (entry, a, p)))
-                        .map_err(|e| e.to_string())
-                });
-            batch.push(Read { id, content });
-        }
-        let Some(last) = batch.last().map(|r| r.id.clone()) else {
-            break;
-        };
-        after = last;
-        if batches.send(batch).await.is_err() {
-            break;
-        }
-    }
-    drop(batches);
+    read_entries(store, batches).await?;
     let (mut report, mut known, mut chains) = checker
         .await
         .map_err(|e| store.record(StoreError::Decode(format!("verification worker: {e}"))))?;
@@ -272,8 +237,69 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<Report, St
     Ok(report)
 }
 
-/// An entry's content, its AUDITS targets and its PERFORMED_BY users.
-type Content = (Value, Vec<Option<String>>, Vec<Option<String>>);
+/// Reads every entry in id order, a batch at a time, and hands the batches on.
+async fn read_entries(
+    store: &Store,
+    batches: tokio::sync::mpsc::Sender<Vec<Read>>,
+) -> Result<(), StoreError> {
+    let mut after = String::new();
+    loop {
+        let mut rows = store
+            .graph()
+            .execute_read(
+                query(VERIFY_ENTRIES)
+                    .param("after", after.as_str())
+                    .param("limit", 2000),
+            )
+            .await
+            .map_err(|e| store.error(e))?;
+        let mut batch = Vec::with_capacity(2000);
+        while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
+            let id: String = row.get("id").map_err(|e| store.decode(e))?;
+            // A row that does not decode is a finding about that entry, not a reason to stop.
+            let content = row
+                .get::<Value>("entry")
+                .map_err(|e| e.to_string())
+                .and_then(|entry| {
+                    let ids = |column: &str| {
+                        row.get::<Vec<Option<String>>>(column)
+                            .map_err(|e| e.to_string())
+                    };
+                    Ok((
+                        entry,
+                        ids("audits")?,
+                        Edges {
+                            performers: ids("performers")?,
+                            approvers: ids("approvers")?,
+                            executes: ids("executes")?,
+                        },
+                    ))
+                });
+            batch.push(Read { id, content });
+        }
+        let Some(last) = batch.last().map(|r| r.id.clone()) else {
+            break;
+        };
+        after = last;
+        if batches.send(batch).await.is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// An entry's edges to people and requests.
+struct Edges {
+    /// `PERFORMED_BY` users.
+    performers: Vec<Option<String>>,
+    /// `APPROVED_BY` users.
+    approvers: Vec<Option<String>>,
+    /// The `EXECUTES` change request.
+    executes: Vec<Option<String>>,
+}
+
+/// An entry's content, its AUDITS targets and its other edges.
+type Content = (Value, Vec<Option<String>>, Edges);
 
 /// One entry as read: its id and, if it decoded, its content and edges.
 struct Read {
@@ -283,12 +309,9 @@ struct Read {
 
 /// The entry's content, targets and performers, or `None` after reporting why it
 /// cannot be checked.
-fn readable(
-    read: Read,
-    findings: &mut Vec<Finding>,
-) -> Option<(Value, Vec<String>, Vec<Option<String>>)> {
+fn readable(read: Read, findings: &mut Vec<Finding>) -> Option<(Value, Vec<String>, Edges)> {
     let malformed = |detail: String| finding(FindingKind::Malformed, Some(&read.id), None, detail);
-    let (entry, audits, performers) = match read.content {
+    let (entry, audits, edges) = match read.content {
         Ok(content) => content,
         Err(e) => {
             findings.push(malformed(format!("the entry cannot be read: {e}")));
@@ -312,7 +335,60 @@ fn readable(
             target
         })
         .collect();
-    Some((entry, audits, performers))
+    Some((entry, audits, edges))
+}
+
+/// A change a change request ran names its approvers and its request in the hashed
+/// entry; its `APPROVED_BY` and `EXECUTES` edges must say the same (the lineage and
+/// the packet read them).
+fn check_approvals(entry: &Value, id: &str, edges: &Edges, findings: &mut Vec<Finding>) {
+    let mut named: Vec<&str> = entry["approverIds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let mut linked: Vec<&str> = edges
+        .approvers
+        .iter()
+        .map(|a| a.as_deref().unwrap_or("?"))
+        .collect();
+    named.sort_unstable();
+    linked.sort_unstable();
+    if named != linked {
+        findings.push(finding(
+            FindingKind::ActorMismatch,
+            Some(id),
+            entry["entityId"].as_str(),
+            format!(
+                "the entry names approvers [{}] but APPROVED_BY points to [{}]",
+                named.join(", "),
+                linked.join(", ")
+            ),
+        ));
+    }
+    let executes: Vec<&str> = edges
+        .executes
+        .iter()
+        .map(|r| r.as_deref().unwrap_or("?"))
+        .collect();
+    let expected: Vec<&str> = if entry["approverIds"].is_array() {
+        entry["changeRequestId"].as_str().into_iter().collect()
+    } else {
+        Vec::new()
+    };
+    if executes != expected {
+        findings.push(finding(
+            FindingKind::Relinked,
+            Some(id),
+            entry["entityId"].as_str(),
+            format!(
+                "the entry executes change request [{}] but EXECUTES points to [{}]",
+                expected.join(", "),
+                executes.join(", ")
+            ),
+        ));
+    }
 }
 
 /// Rewrites the entry's timestamp from Neo4j's rendering into the canonical text the

@@ -13,12 +13,15 @@ use crate::domain::{Role, Source, Subject};
 pub enum AuthMethod {
     /// A bearer JWT verified with the given algorithm.
     Jwt(Algorithm),
+    /// govtrail itself (its own jobs): no token.
+    Internal,
 }
 
 impl fmt::Display for AuthMethod {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Jwt(alg) => write!(f, "jwt:{alg:?}"),
+            Self::Internal => f.write_str("internal"),
         }
     }
 }

@@ -15,5 +15,6 @@ pub use ids::{
 pub use keys::{license_id, license_policy_id, team_approval_id, version_node_id};
 pub use model::{
     Category, ConstraintStatus, Criticality, EntityType, LicenseDecision, Operation, Outcome,
-    POLICY_VERSION, RelType, RiskLevel, Role, Severity, Source, TimeCategory, UnknownValue,
+    POLICY_VERSION, RelType, RequestState, RiskLevel, Role, Severity, Source, TimeCategory,
+    UnknownValue,
 };

@@ -271,6 +271,28 @@ string_enum!(
         AuditAccess => "audit-access",
         /// Users' pseudonyms and the erasure of their personal data.
         Identity => "identity",
+        /// Change requests: asking for, approving, rejecting, withdrawing and expiring
+        /// a change that needs a second person.
+        ChangeControl => "change-control",
+    }
+);
+
+string_enum!(
+    /// Lifecycle of a `ChangeRequest`. PENDING is the only state that moves.
+    RequestState {
+        /// Waiting for approvals.
+        Pending => "PENDING",
+        /// Approved; its command ran in the transaction of the last approval.
+        Executed => "EXECUTED",
+        /// An approver rejected it.
+        Rejected => "REJECTED",
+        /// Nobody approved it in time.
+        Expired => "EXPIRED",
+        /// Its requester withdrew it.
+        Withdrawn => "WITHDRAWN",
+        /// Its last approval came, but the command could not run (a target changed
+        /// since the request, or the command no longer applies); nothing ran.
+        Failed => "FAILED",
     }
 );
 
@@ -342,6 +364,16 @@ string_enum!(
         RegisterUser => "REGISTER_USER",
         /// Erase a user's subject, display name and email; entries keep its internal id.
         EraseUserPii => "ERASE_USER_PII",
+        /// Ask for a change that needs approval: the command waits in a change request.
+        RequestChange => "REQUEST_CHANGE",
+        /// Approve a change request; the last required approval runs its command.
+        ApproveChange => "APPROVE_CHANGE",
+        /// Reject a change request (it ends).
+        RejectChange => "REJECT_CHANGE",
+        /// Withdraw one's own change request (it ends).
+        WithdrawChange => "WITHDRAW_CHANGE",
+        /// A change request ran out of time (recorded by govtrail itself).
+        ExpireChange => "EXPIRE_CHANGE",
         /// Read audit data (recorded only when denied).
         ReadAudit => "READ_AUDIT",
         /// Export audit data.

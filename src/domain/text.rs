@@ -35,6 +35,14 @@ struct Pattern {
     refuse: bool,
 }
 
+impl Pattern {
+    /// Content addresses (commit ids, digests) are long hex runs by design: the
+    /// location part of a URI may hold them.
+    fn is_content_address(&self) -> bool {
+        self.regex.as_str().starts_with(r"\b[0-9A-Fa-f]")
+    }
+}
+
 /// Patterns, most specific first. Each is compiled once.
 static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
     [
@@ -160,6 +168,23 @@ pub fn check(text: &str) -> Result<(), TextError> {
     }
     if high_entropy(text) {
         return Err(TextError::Secret("a long secret-like string"));
+    }
+    Ok(())
+}
+
+/// Refuses the location part of a URI (scheme, host and path) that must not enter an
+/// audit entry: as [`check`], except that long hex and base64 runs are allowed there,
+/// because content-addressed locations (a commit, a digest-named artifact) are made of
+/// them. A query or fragment is ordinary text and passes [`check`].
+pub fn check_locator(text: &str) -> Result<(), TextError> {
+    if let Some((c, what)) = text.chars().find_map(|c| invisible(c).map(|w| (c, w))) {
+        return Err(TextError::Invisible(what, u32::from(c)));
+    }
+    if let Some(p) = PATTERNS
+        .iter()
+        .find(|p| p.refuse && !p.is_content_address() && p.regex.is_match(text))
+    {
+        return Err(TextError::Secret(p.kind));
     }
     Ok(())
 }

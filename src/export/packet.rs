@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use super::dsse::{self, Envelope, IN_TOTO_PAYLOAD_TYPE};
 use crate::audit::checkpoint::{CheckpointKey, inclusion_proofs};
 use crate::audit::hash::{GENESIS, canonical_timestamp, canonicalize_field, prev_of};
-use crate::domain::{EntityType, POLICY_VERSION};
+use crate::domain::EntityType;
 use crate::history::{lineage, replay};
 use crate::store::{Store, StoreError};
 
@@ -170,6 +170,8 @@ pub struct ExportRequest {
     pub export_entry_id: String,
     /// Export time.
     pub exported_at: DateTime<Utc>,
+    /// The effective approval-policy version the packet is exported under.
+    pub policy_version: String,
 }
 
 /// A signed packet and the digest the EXPORT entry records.
@@ -271,7 +273,7 @@ pub async fn build(
                 state,
                 state_digest,
             },
-            policy_version: POLICY_VERSION.to_owned(),
+            policy_version: request.policy_version,
             exported_by: request.exporter,
             exported_at: canonical_timestamp(request.exported_at),
             export_entry_id: request.export_entry_id,

@@ -29,7 +29,33 @@ pub struct Actor {
     principal: Principal,
 }
 
+/// The internal id of govtrail's own `User` (migration 0011): the actor of what
+/// govtrail records by itself, such as a change request's expiry. It has no subject,
+/// so no token maps to it.
+pub const SYSTEM_USER_ID: &str = "00000000-0000-0000-0000-000000000000";
+
 impl Actor {
+    /// govtrail itself, for its own jobs: no roles, source `System`.
+    #[must_use]
+    pub fn system() -> Self {
+        Self {
+            id: UserId::parse(SYSTEM_USER_ID).unwrap_or_else(|_| unreachable!("a valid id")),
+            principal: Principal {
+                subject: crate::domain::Subject::parse("govtrail")
+                    .unwrap_or_else(|_| unreachable!("a valid subject")),
+                roles: std::collections::BTreeSet::new(),
+                source: crate::domain::Source::System,
+                auth_method: crate::auth::AuthMethod::Internal,
+                display_name: None,
+                email: None,
+            },
+        }
+    }
+
+    fn is_system(&self) -> bool {
+        self.principal.auth_method == crate::auth::AuthMethod::Internal
+    }
+
     /// The internal user id entries name this actor by.
     #[must_use]
     pub fn id(&self) -> &UserId {
@@ -54,6 +80,10 @@ impl Actor {
 
     /// What the write statements need to find and refresh the `User` node.
     pub(super) fn params(&self) -> Value {
+        if self.is_system() {
+            // Found by id alone: govtrail's user has no subject.
+            return json!({"id": self.id.as_str(), "subject": null});
+        }
         json!({
             "id": self.id.as_str(),
             "subject": self.principal.subject.as_str(),

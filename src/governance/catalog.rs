@@ -11,10 +11,10 @@ use utoipa::openapi::{RefOr, schema::Schema};
 
 use super::command::Command;
 use super::commands::{
-    Approval, ApprovalChange, AssignSystemOwner, ChangeConstraintRange, ChangeCriticality,
-    ChangeResponsibilityAreas, ChangeRiskLevel, ConstraintEnforcement, CreateConstraint,
-    CreateSystem, CreateTeam, CreateTechnology, DecideLicense, DeleteConstraint, DeleteTeam,
-    EraseUserPii, RegisterUser, RetireTechnology, SetLicenseWhitelist, SetSteward,
+    Approval, ApprovalChange, AssignSystemOwner, ChangeAction, ChangeConstraintRange,
+    ChangeCriticality, ChangeResponsibilityAreas, ChangeRiskLevel, ConstraintEnforcement,
+    CreateConstraint, CreateSystem, CreateTeam, CreateTechnology, DecideLicense, DeleteConstraint,
+    DeleteTeam, EraseUserPii, RegisterUser, RetireTechnology, SetLicenseWhitelist, SetSteward,
     TeamApprovalChange, TeamMembership, TransitionConstraint,
 };
 use super::input::{
@@ -24,8 +24,8 @@ use super::input::{
     TimeCategoryBody, schema_of, with_body,
 };
 use crate::domain::{
-    Category, EntityType, Operation, Role, Severity, SystemId, TeamId, TechnologyId, UserId,
-    VersionConstraintId, license_id, license_policy_id, team_approval_id,
+    Category, ChangeRequestId, EntityType, Operation, Role, Severity, SystemId, TeamId,
+    TechnologyId, UserId, VersionConstraintId, license_id, license_policy_id, team_approval_id,
 };
 
 /// The HTTP method of a governed route.
@@ -90,10 +90,24 @@ pub struct Definition {
     pub category: Category,
     /// How serious it is.
     pub severity: Severity,
-    /// Entity types its entry audits.
+    /// Entity types its entry audits (a change-control entry audits its request and
+    /// the entities the request's command changes, of any type).
     pub audits: &'static [EntityType],
     /// The entity type a DENIED entry names (with the id the route's target gives).
     pub denied_as: EntityType,
+    /// Its default approval policy (settings may override it; see [`super::policy`]).
+    pub approval: DefaultPolicy,
+}
+
+/// An operation's default approval policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultPolicy {
+    /// Runs at once unless settings ask for approval.
+    None,
+    /// Waits for one approval by an `approver` other than the requester.
+    Dual,
+    /// Never waits: it is part of the approval workflow itself, or govtrail records it.
+    Never,
 }
 
 impl Definition {
@@ -118,6 +132,10 @@ const ADMIN: &[Role] = &[Role::GovernanceAdmin];
 const ADMIN_OR_INTEGRATION: &[Role] = &[Role::GovernanceAdmin, Role::Integration];
 const SUPERUSER: &[Role] = &[Role::Superuser];
 const ADMIN_OR_SUPERUSER: &[Role] = &[Role::GovernanceAdmin, Role::Superuser];
+/// Whoever may ask for a governed change (each operation's own roles still apply).
+const REQUESTERS: &[Role] = &[Role::GovernanceAdmin, Role::Integration, Role::Superuser];
+/// The people who may be a policy's approver role (each request names one).
+const APPROVERS: &[Role] = &[Role::Approver, Role::GovernanceAdmin, Role::Superuser];
 
 /// A catalog row as a `'static` constant.
 macro_rules! row {
@@ -169,6 +187,10 @@ fn team_id(p: &PathParams) -> Result<Option<String>, Invalid> {
 
 fn system_id(p: &PathParams) -> Result<Option<String>, Invalid> {
     id_param::<SystemId>(p, "id")
+}
+
+fn change_request_id(p: &PathParams) -> Result<Option<String>, Invalid> {
+    id_param::<ChangeRequestId>(p, "id")
 }
 
 /// A license route names the license only when its SPDX id is valid; an invalid one
@@ -240,6 +262,7 @@ fn approval_of(body: &ApprovalBody) -> Result<Approval, Invalid> {
 )]
 pub fn definition(operation: Operation) -> &'static Definition {
     use Category as C;
+    use DefaultPolicy as A;
     use EntityType as E;
     use Operation as O;
     use ReasonRule::{Optional, Required};
@@ -255,7 +278,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     range: i::range("range", &b.range)?,
                 })))),
             roles: ADMIN, reason: Optional, category: C::VersionConstraint, severity: S::Low,
-            audits: &[E::VersionConstraint, E::Technology], denied_as: E::VersionConstraint,
+            audits: &[E::VersionConstraint, E::Technology], denied_as: E::VersionConstraint, approval: A::None,
         },
         O::ChangeConstraintRange => row! {
             operation: O::ChangeConstraintRange,
@@ -266,7 +289,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     range: i::range("range", &b.range)?,
                 })))),
             roles: ADMIN, reason: Optional, category: C::VersionConstraint, severity: S::Medium,
-            audits: &[E::VersionConstraint], denied_as: E::VersionConstraint,
+            audits: &[E::VersionConstraint], denied_as: E::VersionConstraint, approval: A::None,
         },
         O::Activate => row! {
             operation: O::Activate,
@@ -274,7 +297,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                 target: constraint_id,
                 parse: |p, b| reason_only(b, || Ok(Command::Activate(TransitionConstraint { id: p.id("id")? })))),
             roles: ADMIN, reason: Optional, category: C::VersionConstraint, severity: S::Medium,
-            audits: &[E::VersionConstraint], denied_as: E::VersionConstraint,
+            audits: &[E::VersionConstraint], denied_as: E::VersionConstraint, approval: A::None,
         },
         O::Deactivate => row! {
             operation: O::Deactivate,
@@ -282,7 +305,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                 target: constraint_id,
                 parse: |p, b| reason_only(b, || Ok(Command::Deactivate(TransitionConstraint { id: p.id("id")? })))),
             roles: ADMIN, reason: Required, category: C::VersionConstraint, severity: S::Medium,
-            audits: &[E::VersionConstraint], denied_as: E::VersionConstraint,
+            audits: &[E::VersionConstraint], denied_as: E::VersionConstraint, approval: A::None,
         },
         O::Archive => row! {
             operation: O::Archive,
@@ -290,7 +313,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                 target: constraint_id,
                 parse: |p, b| reason_only(b, || Ok(Command::Archive(TransitionConstraint { id: p.id("id")? })))),
             roles: ADMIN, reason: Required, category: C::VersionConstraint, severity: S::Medium,
-            audits: &[E::VersionConstraint], denied_as: E::VersionConstraint,
+            audits: &[E::VersionConstraint], denied_as: E::VersionConstraint, approval: A::None,
         },
         O::DeleteConstraint => row! {
             operation: O::DeleteConstraint,
@@ -298,7 +321,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                 target: constraint_id,
                 parse: |p, b| reason_only(b, || Ok(Command::DeleteConstraint(DeleteConstraint { id: p.id("id")? })))),
             roles: ADMIN, reason: Required, category: C::VersionConstraint, severity: S::High,
-            audits: &[E::VersionConstraint], denied_as: E::VersionConstraint,
+            audits: &[E::VersionConstraint], denied_as: E::VersionConstraint, approval: A::Dual,
         },
         O::ApplyConstraintToTeam => row! {
             operation: O::ApplyConstraintToTeam,
@@ -309,7 +332,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     team: p.id("team_id")?,
                 })))),
             roles: ADMIN, reason: Optional, category: C::VersionConstraint, severity: S::Medium,
-            audits: &[E::VersionConstraint, E::Team], denied_as: E::VersionConstraint,
+            audits: &[E::VersionConstraint, E::Team], denied_as: E::VersionConstraint, approval: A::None,
         },
         O::RemoveConstraintFromTeam => row! {
             operation: O::RemoveConstraintFromTeam,
@@ -320,7 +343,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     team: p.id("team_id")?,
                 })))),
             roles: ADMIN, reason: Required, category: C::VersionConstraint, severity: S::Medium,
-            audits: &[E::VersionConstraint, E::Team], denied_as: E::VersionConstraint,
+            audits: &[E::VersionConstraint, E::Team], denied_as: E::VersionConstraint, approval: A::None,
         },
         O::AllowLicense => row! {
             operation: O::AllowLicense,
@@ -330,7 +353,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     spdx_id: i::spdx_id(p.text("spdx_id"))?,
                 })))),
             roles: ADMIN_OR_INTEGRATION, reason: Optional, category: C::License, severity: S::Medium,
-            audits: &[E::License], denied_as: E::License,
+            audits: &[E::License], denied_as: E::License, approval: A::None,
         },
         O::DenyLicense => row! {
             operation: O::DenyLicense,
@@ -340,7 +363,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     spdx_id: i::spdx_id(p.text("spdx_id"))?,
                 })))),
             roles: ADMIN_OR_INTEGRATION, reason: Required, category: C::License, severity: S::High,
-            audits: &[E::License], denied_as: E::License,
+            audits: &[E::License], denied_as: E::License, approval: A::Dual,
         },
         O::EnableLicenseWhitelist => row! {
             operation: O::EnableLicenseWhitelist,
@@ -348,7 +371,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                 target: policy,
                 parse: |_, b| reason_only(b, || Ok(Command::EnableLicenseWhitelist(SetLicenseWhitelist {})))),
             roles: ADMIN, reason: Optional, category: C::License, severity: S::High,
-            audits: &[E::LicensePolicy], denied_as: E::LicensePolicy,
+            audits: &[E::LicensePolicy], denied_as: E::LicensePolicy, approval: A::None,
         },
         O::DisableLicenseWhitelist => row! {
             operation: O::DisableLicenseWhitelist,
@@ -356,7 +379,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                 target: policy,
                 parse: |_, b| reason_only(b, || Ok(Command::DisableLicenseWhitelist(SetLicenseWhitelist {})))),
             roles: ADMIN, reason: Required, category: C::License, severity: S::High,
-            audits: &[E::LicensePolicy], denied_as: E::LicensePolicy,
+            audits: &[E::LicensePolicy], denied_as: E::LicensePolicy, approval: A::Dual,
         },
         O::CreateTechnology => row! {
             operation: O::CreateTechnology,
@@ -368,7 +391,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     risk_level: b.risk_level,
                 })))),
             roles: ADMIN_OR_INTEGRATION, reason: Optional, category: C::TechnologyApproval, severity: S::Low,
-            audits: &[E::Technology], denied_as: E::Technology,
+            audits: &[E::Technology], denied_as: E::Technology, approval: A::None,
         },
         O::RetireTechnology => row! {
             operation: O::RetireTechnology,
@@ -376,7 +399,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                 target: technology_id,
                 parse: |p, b| reason_only(b, || Ok(Command::RetireTechnology(RetireTechnology { id: p.id("id")? })))),
             roles: ADMIN, reason: Required, category: C::TechnologyApproval, severity: S::High,
-            audits: &[E::Technology], denied_as: E::Technology,
+            audits: &[E::Technology], denied_as: E::Technology, approval: A::Dual,
         },
         O::ChangeRiskLevel => row! {
             operation: O::ChangeRiskLevel,
@@ -387,7 +410,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     risk_level: b.risk_level,
                 })))),
             roles: ADMIN_OR_INTEGRATION, reason: Optional, category: C::TechnologyApproval, severity: S::Medium,
-            audits: &[E::Technology], denied_as: E::Technology,
+            audits: &[E::Technology], denied_as: E::Technology, approval: A::None,
         },
         O::SetTimeCategory => row! {
             operation: O::SetTimeCategory,
@@ -397,7 +420,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     approval_change(p, ApprovalChange::TimeCategory(b.category), Command::SetTimeCategory)
                 })),
             roles: ADMIN, reason: Optional, category: C::TechnologyApproval, severity: S::Medium,
-            audits: &[E::TeamApproval, E::Team, E::Technology], denied_as: E::TeamApproval,
+            audits: &[E::TeamApproval, E::Team, E::Technology], denied_as: E::TeamApproval, approval: A::None,
         },
         O::SetEolDate => row! {
             operation: O::SetEolDate,
@@ -407,7 +430,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     approval_change(p, ApprovalChange::EolDate(b.eol_date), Command::SetEolDate)
                 })),
             roles: ADMIN, reason: Optional, category: C::TechnologyApproval, severity: S::Medium,
-            audits: &[E::TeamApproval, E::Team, E::Technology], denied_as: E::TeamApproval,
+            audits: &[E::TeamApproval, E::Team, E::Technology], denied_as: E::TeamApproval, approval: A::None,
         },
         O::SetMigrationTarget => row! {
             operation: O::SetMigrationTarget,
@@ -417,7 +440,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     approval_change(p, ApprovalChange::MigrationTarget(b.technology_id), Command::SetMigrationTarget)
                 })),
             roles: ADMIN, reason: Optional, category: C::TechnologyApproval, severity: S::Medium,
-            audits: &[E::TeamApproval, E::Team, E::Technology], denied_as: E::TeamApproval,
+            audits: &[E::TeamApproval, E::Team, E::Technology], denied_as: E::TeamApproval, approval: A::None,
         },
         O::ApproveVersion => row! {
             operation: O::ApproveVersion,
@@ -427,7 +450,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     approval_change(p, ApprovalChange::Approve(approval_of(&b)?), Command::ApproveVersion)
                 })),
             roles: ADMIN_OR_INTEGRATION, reason: Optional, category: C::TechnologyApproval, severity: S::Medium,
-            audits: &[E::TeamApproval, E::Team, E::Technology, E::Version], denied_as: E::TeamApproval,
+            audits: &[E::TeamApproval, E::Team, E::Technology, E::Version], denied_as: E::TeamApproval, approval: A::None,
         },
         O::RevokeApproval => row! {
             operation: O::RevokeApproval,
@@ -437,7 +460,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     approval_change(p, ApprovalChange::Revoke(approval_of(&b)?), Command::RevokeApproval)
                 })),
             roles: ADMIN, reason: Required, category: C::TechnologyApproval, severity: S::High,
-            audits: &[E::TeamApproval, E::Team, E::Technology], denied_as: E::TeamApproval,
+            audits: &[E::TeamApproval, E::Team, E::Technology], denied_as: E::TeamApproval, approval: A::Dual,
         },
         O::CreateTeam => row! {
             operation: O::CreateTeam,
@@ -449,7 +472,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     responsibility_areas: i::areas(&b.responsibility_areas)?,
                 })))),
             roles: ADMIN, reason: Optional, category: C::TeamMembership, severity: S::Low,
-            audits: &[E::Team], denied_as: E::Team,
+            audits: &[E::Team], denied_as: E::Team, approval: A::None,
         },
         O::DeleteTeam => row! {
             operation: O::DeleteTeam,
@@ -457,7 +480,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                 target: team_id,
                 parse: |p, b| reason_only(b, || Ok(Command::DeleteTeam(DeleteTeam { id: p.id("id")? })))),
             roles: ADMIN, reason: Required, category: C::TeamMembership, severity: S::High,
-            audits: &[E::Team], denied_as: E::Team,
+            audits: &[E::Team], denied_as: E::Team, approval: A::None,
         },
         O::ChangeResponsibilityAreas => row! {
             operation: O::ChangeResponsibilityAreas,
@@ -468,7 +491,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     responsibility_areas: i::areas(&b.responsibility_areas)?,
                 })))),
             roles: ADMIN, reason: Optional, category: C::TeamMembership, severity: S::Low,
-            audits: &[E::Team], denied_as: E::Team,
+            audits: &[E::Team], denied_as: E::Team, approval: A::None,
         },
         O::AddTeamMember => row! {
             operation: O::AddTeamMember,
@@ -479,7 +502,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     user: i::user_param("userId", p.text("user_id"))?,
                 })))),
             roles: ADMIN, reason: Optional, category: C::TeamMembership, severity: S::Medium,
-            audits: &[E::Team, E::User], denied_as: E::Team,
+            audits: &[E::Team, E::User], denied_as: E::Team, approval: A::None,
         },
         O::RemoveTeamMember => row! {
             operation: O::RemoveTeamMember,
@@ -490,7 +513,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     user: i::user_param("userId", p.text("user_id"))?,
                 })))),
             roles: ADMIN, reason: Required, category: C::TeamMembership, severity: S::Medium,
-            audits: &[E::Team, E::User], denied_as: E::Team,
+            audits: &[E::Team, E::User], denied_as: E::Team, approval: A::None,
         },
         O::CreateSystem => row! {
             operation: O::CreateSystem,
@@ -503,7 +526,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     owner: b.owner_team_id,
                 })))),
             roles: ADMIN_OR_INTEGRATION, reason: Optional, category: C::Ownership, severity: S::Low,
-            audits: &[E::System, E::Team], denied_as: E::System,
+            audits: &[E::System, E::Team], denied_as: E::System, approval: A::None,
         },
         O::AssignSystemOwner => row! {
             operation: O::AssignSystemOwner,
@@ -514,7 +537,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     team: b.team_id,
                 })))),
             roles: ADMIN, reason: Optional, category: C::Ownership, severity: S::High,
-            audits: &[E::System, E::Team], denied_as: E::System,
+            audits: &[E::System, E::Team], denied_as: E::System, approval: A::Dual,
         },
         O::ChangeCriticality => row! {
             operation: O::ChangeCriticality,
@@ -525,7 +548,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     criticality: b.criticality,
                 })))),
             roles: ADMIN, reason: Optional, category: C::Ownership, severity: S::Medium,
-            audits: &[E::System], denied_as: E::System,
+            audits: &[E::System], denied_as: E::System, approval: A::None,
         },
         O::AssignSteward => row! {
             operation: O::AssignSteward,
@@ -536,7 +559,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     user: Some(i::user_id("userId", &b.user_id)?),
                 })))),
             roles: ADMIN, reason: Optional, category: C::Ownership, severity: S::Medium,
-            audits: &[E::Technology, E::User], denied_as: E::Technology,
+            audits: &[E::Technology, E::User], denied_as: E::Technology, approval: A::None,
         },
         O::RemoveSteward => row! {
             operation: O::RemoveSteward,
@@ -547,7 +570,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     user: None,
                 })))),
             roles: ADMIN, reason: Required, category: C::Ownership, severity: S::Medium,
-            audits: &[E::Technology, E::User], denied_as: E::Technology,
+            audits: &[E::Technology, E::User], denied_as: E::Technology, approval: A::None,
         },
         O::RegisterUser => row! {
             operation: O::RegisterUser,
@@ -558,7 +581,7 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     subject: i::subject("subject", &b.subject)?,
                 })))),
             roles: ADMIN_OR_SUPERUSER, reason: Optional, category: C::Identity, severity: S::Low,
-            audits: &[E::User], denied_as: E::User,
+            audits: &[E::User], denied_as: E::User, approval: A::None,
         },
         O::EraseUserPii => row! {
             operation: O::EraseUserPii,
@@ -568,19 +591,55 @@ pub fn definition(operation: Operation) -> &'static Definition {
                     id: i::user_param("id", p.text("id"))?,
                 })))),
             roles: SUPERUSER, reason: Required, category: C::Identity, severity: S::High,
-            audits: &[E::User], denied_as: E::User,
+            audits: &[E::User], denied_as: E::User, approval: A::Dual,
+        },
+        O::RequestChange => row! {
+            operation: O::RequestChange,
+            route: None,
+            roles: REQUESTERS, reason: Required, category: C::ChangeControl, severity: S::Medium,
+            audits: E::ALL, denied_as: E::ChangeRequest, approval: A::Never,
+        },
+        O::ApproveChange => row! {
+            operation: O::ApproveChange,
+            route: route!(Post "/v1/change-requests/{id}/approve", ReasonOnly,
+                target: change_request_id,
+                parse: |p, b| reason_only(b, || Ok(Command::ApproveChange(ChangeAction { id: p.id("id")? })))),
+            roles: APPROVERS, reason: Required, category: C::ChangeControl, severity: S::High,
+            audits: E::ALL, denied_as: E::ChangeRequest, approval: A::Never,
+        },
+        O::RejectChange => row! {
+            operation: O::RejectChange,
+            route: route!(Post "/v1/change-requests/{id}/reject", ReasonOnly,
+                target: change_request_id,
+                parse: |p, b| reason_only(b, || Ok(Command::RejectChange(ChangeAction { id: p.id("id")? })))),
+            roles: APPROVERS, reason: Required, category: C::ChangeControl, severity: S::Medium,
+            audits: E::ALL, denied_as: E::ChangeRequest, approval: A::Never,
+        },
+        O::WithdrawChange => row! {
+            operation: O::WithdrawChange,
+            route: route!(Post "/v1/change-requests/{id}/withdraw", ReasonOnly,
+                target: change_request_id,
+                parse: |p, b| reason_only(b, || Ok(Command::WithdrawChange(ChangeAction { id: p.id("id")? })))),
+            roles: REQUESTERS, reason: Required, category: C::ChangeControl, severity: S::Low,
+            audits: E::ALL, denied_as: E::ChangeRequest, approval: A::Never,
+        },
+        O::ExpireChange => row! {
+            operation: O::ExpireChange,
+            route: None,
+            roles: &[], reason: Optional, category: C::ChangeControl, severity: S::Low,
+            audits: E::ALL, denied_as: E::ChangeRequest, approval: A::Never,
         },
         O::ReadAudit => row! {
             operation: O::ReadAudit,
             route: None,
             roles: SUPERUSER, reason: Optional, category: C::AuditAccess, severity: S::Medium,
-            audits: &[], denied_as: E::User,
+            audits: &[], denied_as: E::User, approval: A::Never,
         },
         O::Export => row! {
             operation: O::Export,
             route: None,
             roles: SUPERUSER, reason: Optional, category: C::AuditAccess, severity: S::High,
-            audits: &[], denied_as: E::User,
+            audits: &[], denied_as: E::User, approval: A::Never,
         },
     }
 }

@@ -9,11 +9,11 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::commands::{
-    AssignSystemOwner, ChangeConstraintRange, ChangeCriticality, ChangeResponsibilityAreas,
-    ChangeRiskLevel, ConstraintEnforcement, CreateConstraint, CreateSystem, CreateTeam,
-    CreateTechnology, Decide, DecideLicense, DeleteConstraint, DeleteTeam, EraseUserPii,
-    RegisterUser, RetireTechnology, SetLicenseWhitelist, SetSteward, TeamApprovalChange,
-    TeamMembership, TransitionConstraint,
+    AssignSystemOwner, ChangeAction, ChangeConstraintRange, ChangeCriticality,
+    ChangeResponsibilityAreas, ChangeRiskLevel, ConstraintEnforcement, CreateConstraint,
+    CreateSystem, CreateTeam, CreateTechnology, Decide, DecideLicense, DeleteConstraint,
+    DeleteTeam, EraseUserPii, RegisterUser, RetireTechnology, SetLicenseWhitelist, SetSteward,
+    TeamApprovalChange, TeamMembership, TransitionConstraint,
 };
 use crate::domain::Operation;
 
@@ -91,6 +91,10 @@ commands! {
     RemoveSteward(SetSteward),
     RegisterUser(RegisterUser),
     EraseUserPii(EraseUserPii),
+    ApproveChange(ChangeAction),
+    RejectChange(ChangeAction),
+    WithdrawChange(ChangeAction),
+    ExpireChange(ChangeAction),
 }
 
 impl Command {

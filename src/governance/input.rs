@@ -56,6 +56,8 @@ pub struct Parsed {
     pub command: Command,
     /// The caller's free-text reason, unscrubbed.
     pub reason: Option<String>,
+    /// The evidence it cites (checked; canonical JSON text).
+    pub evidence: Option<String>,
 }
 
 /// A route's path parameters by name, as text.
@@ -88,6 +90,107 @@ impl PathParams {
 pub trait Reasoned {
     /// The caller's reason, unscrubbed.
     fn reason(&self) -> Option<&str>;
+    /// The evidence the caller cites.
+    fn evidence(&self) -> Option<&[EvidenceRef]>;
+}
+
+/// Most evidence references one request may cite.
+pub const MAX_EVIDENCE: usize = 20;
+
+/// A piece of evidence a change cites: what it is, where it lives, and the digest
+/// that pins exactly which version of it (a floating name such as `latest` is not
+/// evidence of anything).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceRef {
+    /// What it is, e.g. `ticket`, `sbom`, `scan-report`, `review`.
+    #[schema(
+        pattern = r"^[a-z0-9]{1,20}(-[a-z0-9]{1,20}){0,3}$",
+        example = "ticket"
+    )]
+    pub kind: String,
+    /// Where it lives: an absolute URI without credentials (no user info), naming an
+    /// exact version rather than `latest`.
+    #[schema(
+        min_length = 3,
+        max_length = 2048,
+        pattern = r"^[a-z][a-z0-9+.-]*:[!-?A-~]+$",
+        example = "https://tickets.example/CHG-1042"
+    )]
+    pub uri: String,
+    /// `sha256:` and 64 lowercase hex digits of its content.
+    #[schema(pattern = r"^sha256:[0-9a-f]{64}$")]
+    pub digest: String,
+}
+
+/// An evidence kind: 1 to 4 words of 1 to 20 lowercase letters and digits joined by `-`
+/// (short enough that no run of it can pass for a generated secret).
+fn evidence_kind(kind: &str) -> bool {
+    let words: Vec<&str> = kind.split('-').collect();
+    words.len() <= 4
+        && words.iter().all(|w| {
+            (1..=20).contains(&w.len())
+                && w.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+/// Evidence references, checked, as canonical JSON text (`None` when none were sent).
+pub fn evidence(list: Option<&[EvidenceRef]>) -> Result<Option<String>, Invalid> {
+    let Some(list) = list.filter(|l| !l.is_empty()) else {
+        return Ok(None);
+    };
+    if list.len() > MAX_EVIDENCE {
+        return Err(Invalid::field(
+            "evidence",
+            format!("at most {MAX_EVIDENCE} references"),
+        ));
+    }
+    for (i, e) in list.iter().enumerate() {
+        let at = |f: &str| format!("evidence[{i}].{f}");
+        if !evidence_kind(&e.kind) {
+            return Err(Invalid::field(
+                at("kind"),
+                "must be lowercase words of letters and digits joined by `-` (at most 4 words of 20), e.g. `ticket` or `scan-report`",
+            ));
+        }
+        let uri = url::Url::parse(&e.uri)
+            .map_err(|err| Invalid::field(at("uri"), format!("not an absolute URI: {err}")))?;
+        if e.uri.len() > 2048 {
+            return Err(Invalid::field(at("uri"), "at most 2048 characters"));
+        }
+        if !uri.username().is_empty() || uri.password().is_some() {
+            return Err(Invalid::field(at("uri"), "must not carry credentials"));
+        }
+        let lower = e.uri.to_ascii_lowercase();
+        if [":latest", "@latest", "/latest"]
+            .iter()
+            .any(|tag| lower.ends_with(tag) || lower.contains(&format!("{tag}/")))
+        {
+            return Err(Invalid::field(
+                at("uri"),
+                "names a floating version (latest): cite the exact version the digest pins",
+            ));
+        }
+        let split = e.uri.find(['?', '#']).unwrap_or(e.uri.len());
+        let (location, rest) = e.uri.split_at(split);
+        text::check_locator(location).map_err(|err| Invalid::field(at("uri"), err.to_string()))?;
+        safe(&at("uri"), rest)?;
+        let hex = e.digest.strip_prefix("sha256:").unwrap_or_default();
+        if hex.len() != 64
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(Invalid::field(
+                at("digest"),
+                "must be sha256: and 64 lowercase hex digits of the evidence's content",
+            ));
+        }
+    }
+    serde_jcs::to_string(list)
+        .map(Some)
+        .map_err(|e| Invalid::Malformed(e.to_string()))
 }
 
 /// Deserializes a JSON body strictly: not JSON, or anything after the value → `Malformed`;
@@ -126,9 +229,11 @@ pub fn with_body<B: DeserializeOwned + Reasoned>(
 ) -> Result<Parsed, Invalid> {
     let body: B = parse_json(bytes)?;
     let reason = body.reason().map(str::to_owned);
+    let evidence = evidence(body.evidence())?;
     Ok(Parsed {
         command: build(body)?,
         reason,
+        evidence,
     })
 }
 
@@ -150,10 +255,18 @@ macro_rules! bodies {
                 #[serde(default)]
                 #[schema(max_length = 1000)]
                 pub reason: Option<String>,
+                /// Evidence the change cites, each pinned by its digest (recorded on
+                /// the entry, and on the change request when it needs approval).
+                #[serde(default)]
+                #[schema(max_items = 20)]
+                pub evidence: Option<Vec<EvidenceRef>>,
             }
             impl Reasoned for $name {
                 fn reason(&self) -> Option<&str> {
                     self.reason.as_deref()
+                }
+                fn evidence(&self) -> Option<&[EvidenceRef]> {
+                    self.evidence.as_deref()
                 }
             }
         )+
@@ -324,6 +437,64 @@ pub fn approval(body: &ApprovalBody) -> Result<super::commands::Approval, Invali
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cite(kind: &str, uri: &str, digest: &str) -> Result<Option<String>, Invalid> {
+        evidence(Some(&[EvidenceRef {
+            kind: kind.into(),
+            uri: uri.into(),
+            digest: digest.into(),
+        }]))
+    }
+
+    #[test]
+    fn evidence_is_pinned_located_and_free_of_secrets() {
+        let d = format!("sha256:{}", "ab".repeat(32));
+        let commit = format!(
+            "https://git.example/app/commit/{}",
+            "0123456789abcdef".repeat(2) + "01234567"
+        );
+        for (kind, uri) in [
+            ("ticket", "https://tickets.example/CHG-1042"),
+            ("scan-report", "urn:scan:2026-12-01"),
+            ("review", commit.as_str()),
+            ("sbom", "oci://registry.example/app@sha256:0f0f"),
+        ] {
+            assert!(cite(kind, uri, &d).is_ok(), "{kind} {uri}");
+        }
+        for (kind, uri, digest, field) in [
+            ("Ticket", "https://t.example/1", d.as_str(), "kind"),
+            ("scan--report", "https://t.example/1", &d, "kind"),
+            ("a-b-c-d-e", "https://t.example/1", &d, "kind"),
+            ("ticket", "tickets/1", &d, "uri"),
+            ("ticket", "https://bob:pw@t.example/1", &d, "uri"),
+            ("ticket", "oci://registry.example/app:latest", &d, "uri"),
+            (
+                "ticket",
+                "https://t.example/1?token=abcdef123456",
+                &d,
+                "uri",
+            ),
+            (
+                "ticket",
+                "https://t.example/1#mallory@example.com",
+                &d,
+                "uri",
+            ),
+            ("ticket", "https://t.example/\u{202E}1", &d, "uri"),
+            ("ticket", "https://t.example/1", "sha256:abc", "digest"),
+            ("ticket", "https://t.example/1", &d.to_uppercase(), "digest"),
+        ] {
+            match cite(kind, uri, digest) {
+                Err(Invalid::Fields(errors)) => assert!(
+                    errors
+                        .iter()
+                        .any(|e| e.field == format!("evidence[0].{field}")),
+                    "{kind} {uri} {digest}: {errors:?}"
+                ),
+                other => panic!("{kind} {uri} {digest}: {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn trailing_data_after_the_json_value_is_malformed() {

@@ -11,8 +11,10 @@ pub mod command;
 pub mod commands;
 pub mod input;
 pub mod plan;
+pub mod policy;
 pub mod snapshot;
 mod statements;
+mod workflow;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -25,7 +27,7 @@ use serde_json::Value;
 
 pub use crate::audit::Stamp;
 use crate::audit::scrub::scrub;
-use crate::audit::{AuditEntry, EntryFacts};
+use crate::audit::{ActorFacts, AuditEntry, EntryFacts, OperationFacts, RequestLink};
 use crate::auth::Principal;
 use crate::domain::{AuditLogId, EntityType, Operation, Outcome, Role};
 use crate::store::{Store, StoreError};
@@ -35,8 +37,11 @@ use answer::{applied_answer, idempotency_record, noop_answer};
 pub use catalog::{Definition, definition};
 pub use command::Command;
 pub use plan::{Decision, EntityRef, NoOp, Plan, Rejection};
-pub use snapshot::{Node, Snapshot, StoredResponse, Targets};
-use statements::{chain_heads, inject_failure, read_snapshot, remember_noop, to_bolt, write_plan};
+pub use policy::{ApprovalPolicy, Policies};
+pub use snapshot::{Caller, Node, Snapshot, StoredResponse, Targets};
+use statements::{
+    Performer, chain_heads, inject_failure, read_snapshot, remember_noop, to_bolt, write_plan,
+};
 
 const ACTOR_ENTRY_WRITE: &str = include_str!("../../cypher/actor_entry_write.cypher");
 
@@ -91,6 +96,8 @@ pub struct Context {
     pub idempotency: Option<Idempotency>,
     /// Correlation id.
     pub correlation_id: String,
+    /// Evidence references `[{kind, uri, digest}]` (validated JSON text), if sent.
+    pub evidence: Option<String>,
 }
 
 impl Context {
@@ -103,6 +110,7 @@ impl Context {
             if_match: None,
             idempotency: None,
             correlation_id,
+            evidence: None,
         }
     }
 }
@@ -135,6 +143,10 @@ pub enum GovernanceError {
     /// The command refused given the current state.
     #[error(transparent)]
     Rejected(#[from] Rejection),
+    /// The caller may not do this to this entity, whatever their roles (an entry
+    /// with outcome DENIED was recorded).
+    #[error("{0}")]
+    Refused(String),
     /// Neo4j failed (after retries where that could help).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -160,6 +172,8 @@ pub struct Governor {
     max_attempts: u32,
     faults: Faults,
     clock: Clock,
+    policies: Arc<Policies>,
+    request_ttl: chrono::Duration,
 }
 
 impl Governor {
@@ -174,7 +188,23 @@ impl Governor {
             max_attempts: max_attempts.max(1),
             faults: Faults::default(),
             clock: Arc::new(Utc::now),
+            policies: Arc::new(Policies::defaults()),
+            request_ttl: chrono::Duration::hours(72),
         }
+    }
+
+    /// The same governor under `policies`, with change requests lasting `ttl`.
+    #[must_use]
+    pub fn with_policies(mut self, policies: Policies, ttl: Duration) -> Self {
+        self.policies = Arc::new(policies);
+        self.request_ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+        self
+    }
+
+    /// The approval policies in force.
+    #[must_use]
+    pub fn policies(&self) -> &Policies {
+        &self.policies
     }
 
     /// The same governor reading time from `clock`.
@@ -218,12 +248,18 @@ impl Governor {
         );
         self.authorize(actor, operation, &target, context).await?;
         let reason = checked_reason(operation, context.reason.as_deref())?;
+        let policy = self.policies.of(operation);
+        if policy.is_some() && reason.is_none() {
+            return Err(GovernanceError::Reason(format!(
+                "a reason is required: {operation} needs approval, and approvers read why"
+            )));
+        }
         let mut actor = actor.clone();
         let mut refreshed = false;
         let mut attempt = 1;
         loop {
             match self
-                .attempt(command, &actor, context, reason.as_deref())
+                .attempt(command, &actor, context, reason.as_deref(), policy)
                 .await
             {
                 Ok(answer) => {
@@ -246,6 +282,11 @@ impl Governor {
                     actor = self.refresh(&actor).await?;
                     refreshed = true;
                 }
+                Err(GovernanceError::Rejected(Rejection::Forbidden { message })) => {
+                    self.record_denied(&actor, operation, &target, context)
+                        .await;
+                    return Err(GovernanceError::Refused(message));
+                }
                 other => return other,
             }
         }
@@ -263,6 +304,7 @@ impl Governor {
         actor: &Actor,
         context: &Context,
         reason: Option<&str>,
+        policy: Option<ApprovalPolicy>,
     ) -> Result<Answer, GovernanceError> {
         let store = &self.store;
         let mut txn = store
@@ -270,9 +312,16 @@ impl Governor {
             .start_txn()
             .await
             .map_err(|e| store.error(e))?;
-        let result = self
-            .in_transaction(&mut txn, command, actor, context, reason)
-            .await;
+        let result = match policy {
+            Some(policy) => {
+                self.request_in_transaction(&mut txn, command, actor, context, reason, policy)
+                    .await
+            }
+            None => {
+                self.in_transaction(&mut txn, command, actor, context, reason)
+                    .await
+            }
+        };
         match result {
             Ok((answer, true)) => {
                 txn.commit().await.map_err(|e| store.error(e))?;
@@ -302,64 +351,110 @@ impl Governor {
         reason: Option<&str>,
     ) -> Result<(Answer, bool), GovernanceError> {
         let store = &self.store;
-        let idem_id = context
-            .idempotency
-            .as_ref()
-            .map(|i| format!("{}\u{1f}{}", actor.id(), i.key));
+        let idem_id = idempotency_id(actor, context);
         let decider = command.decider();
-        let snapshot = read_snapshot(store, txn, &decider.targets(), idem_id.as_deref()).await?;
-
-        if let (Some(stored), Some(idem)) = (&snapshot.idempotent, &context.idempotency) {
-            if stored.request_hash != idem.request_hash {
-                return Err(GovernanceError::IdempotencyMismatch);
-            }
-            let body = serde_json::from_str(&stored.body).map_err(|e| store.decode(e))?;
-            return Ok((
-                Answer {
-                    status: u16::try_from(stored.status).unwrap_or(200),
-                    body,
-                    etag: stored.etag.clone(),
-                    replayed: true,
-                },
-                false,
-            ));
+        let mut snapshot =
+            read_snapshot(store, txn, &decider.targets(), idem_id.as_deref()).await?;
+        if let Some(replayed) = replay(store, &snapshot, context)? {
+            return Ok((replayed, false));
         }
-        if let (Some(expected), Some(id)) = (context.if_match, decider.primary_id())
-            && let Some(node) = snapshot.node(&id)
-            && node.version() != expected
-        {
-            return Err(GovernanceError::PreconditionFailed {
-                current: node.version(),
-            });
-        }
-
-        let stamp = Stamp {
-            now: (self.clock)(),
-            entry_id: AuditLogId::from(uuid::Uuid::now_v7()),
-        };
+        check_if_match(&snapshot, context, decider.primary_id())?;
+        snapshot.caller = Some(caller(actor));
+        let stamp = self.stamp();
         let operation = command.operation();
         let plan = match decider.decide(operation, &snapshot, &stamp)? {
             Decision::NoOp(noop) => {
                 let answer = noop_answer(operation, &noop);
-                // A keyed no-op still remembers its answer, so a retry of the same request
-                // after the state moved on replays "nothing changed" instead of acting.
-                // Nothing governed is written and no entry is made.
-                let Some(record) = idempotency_record(context, idem_id, &answer) else {
-                    return Ok((answer, false));
-                };
-                remember_noop(store, txn, record, &snapshot).await?;
-                return Ok((answer, true));
+                return self
+                    .remember(txn, context, idem_id, answer, &snapshot)
+                    .await;
+            }
+            Decision::Execute(execution) => {
+                return self
+                    .conclude_in_transaction(
+                        txn, *execution, snapshot, actor, context, reason, stamp, idem_id,
+                    )
+                    .await;
             }
             Decision::Apply(plan) => plan,
         };
+        let entry = self
+            .entry(
+                txn,
+                &mut snapshot,
+                &plan,
+                EntryParts {
+                    kind: definition(operation).facts(),
+                    actor: &actor.facts(),
+                    reason,
+                    context,
+                    stamp,
+                    link: RequestLink {
+                        evidence: context.evidence.clone(),
+                        ..RequestLink::default()
+                    },
+                },
+            )
+            .await?;
+        let answer = applied_answer(operation, &plan, &entry);
+        let idem = idempotency_record(context, idem_id, &answer).unwrap_or(Value::Null);
+        write_plan(
+            store,
+            txn,
+            &plan,
+            &entry,
+            &Performer::caller(actor),
+            &snapshot,
+            idem,
+        )
+        .await?;
+        if self.faults.fail_after_write {
+            inject_failure(store, txn, &entry).await?;
+        }
+        Ok((answer, true))
+    }
+
+    /// The clock reading and a fresh, time-ordered entry id.
+    fn stamp(&self) -> Stamp {
+        Stamp {
+            now: (self.clock)(),
+            entry_id: AuditLogId::from(uuid::Uuid::now_v7()),
+        }
+    }
+
+    /// Answers a no-op. A keyed no-op still remembers its answer, so a retry of the
+    /// same request after the state moved on replays "nothing changed" instead of
+    /// acting. Nothing governed is written and no entry is made.
+    async fn remember(
+        &self,
+        txn: &mut Txn,
+        context: &Context,
+        idem_id: Option<String>,
+        answer: Answer,
+        snapshot: &Snapshot,
+    ) -> Result<(Answer, bool), GovernanceError> {
+        let Some(record) = idempotency_record(context, idem_id, &answer) else {
+            return Ok((answer, false));
+        };
+        remember_noop(&self.store, txn, record, snapshot).await?;
+        Ok((answer, true))
+    }
+
+    /// The entry `plan` writes, chained on every entity it audits.
+    async fn entry(
+        &self,
+        txn: &mut Txn,
+        snapshot: &mut Snapshot,
+        plan: &Plan,
+        parts: EntryParts<'_>,
+    ) -> Result<AuditEntry, GovernanceError> {
         let related: Vec<String> = plan
             .related
             .iter()
             .map(|r| format!("{}:{}", r.entity_type, r.id))
             .collect();
-        let mut snapshot = snapshot;
-        let prev = chain_heads(store, txn, &mut snapshot, &plan).await?;
-        let entry = AuditEntry::new(
+        let prev = chain_heads(&self.store, txn, snapshot, plan).await?;
+        Ok(AuditEntry::new(
             EntryFacts {
                 outcome: Outcome::Succeeded,
                 entity_type: Some(plan.primary.entity_type),
@@ -371,21 +466,16 @@ impl Governor {
                 new_status: plan.new_status.clone(),
                 changes: &plan.changes,
                 related,
-                reason: reason.map(str::to_owned),
-                correlation_id: &context.correlation_id,
-                kind: definition(operation).facts(),
+                reason: parts.reason.map(str::to_owned),
+                correlation_id: &parts.context.correlation_id,
+                kind: parts.kind,
             },
-            &actor.facts(),
-            stamp,
+            parts.actor,
+            parts.stamp,
         )
-        .with_prev_hashes(prev);
-        let answer = applied_answer(operation, &plan, &entry);
-        let idem = idempotency_record(context, idem_id, &answer).unwrap_or(Value::Null);
-        write_plan(store, txn, &plan, &entry, actor, &snapshot, idem).await?;
-        if self.faults.fail_after_write {
-            inject_failure(store, txn, &entry).await?;
-        }
-        Ok((answer, true))
+        .with_prev_hashes(prev)
+        .with_policy_version(self.policies.version())
+        .with_request(parts.link))
     }
 
     /// Refuses unless `actor` holds a role `operation` allows; a refusal records an
@@ -521,6 +611,70 @@ impl Governor {
             .await
             .map_err(|e| self.store.error(e))?
             .is_some())
+    }
+}
+
+/// The facts of an entry besides its plan.
+struct EntryParts<'a> {
+    kind: OperationFacts,
+    actor: &'a ActorFacts,
+    reason: Option<&'a str>,
+    context: &'a Context,
+    stamp: Stamp,
+    link: RequestLink,
+}
+
+/// The idempotency record id of the caller's key, if the request has one.
+fn idempotency_id(actor: &Actor, context: &Context) -> Option<String> {
+    context
+        .idempotency
+        .as_ref()
+        .map(|i| format!("{}\u{1f}{}", actor.id(), i.key))
+}
+
+/// The stored answer of a repeated `Idempotency-Key`, if this is a repeat.
+fn replay(
+    store: &Store,
+    snapshot: &Snapshot,
+    context: &Context,
+) -> Result<Option<Answer>, GovernanceError> {
+    let (Some(stored), Some(idem)) = (&snapshot.idempotent, &context.idempotency) else {
+        return Ok(None);
+    };
+    if stored.request_hash != idem.request_hash {
+        return Err(GovernanceError::IdempotencyMismatch);
+    }
+    let body = serde_json::from_str(&stored.body).map_err(|e| store.decode(e))?;
+    Ok(Some(Answer {
+        status: u16::try_from(stored.status).unwrap_or(200),
+        body,
+        etag: stored.etag.clone(),
+        replayed: true,
+    }))
+}
+
+/// Refuses when `If-Match` names another version of the command's entity.
+fn check_if_match(
+    snapshot: &Snapshot,
+    context: &Context,
+    primary: Option<String>,
+) -> Result<(), GovernanceError> {
+    if let (Some(expected), Some(id)) = (context.if_match, primary)
+        && let Some(node) = snapshot.node(&id)
+        && node.version() != expected
+    {
+        return Err(GovernanceError::PreconditionFailed {
+            current: node.version(),
+        });
+    }
+    Ok(())
+}
+
+/// The caller as a decision sees it.
+fn caller(actor: &Actor) -> Caller {
+    Caller {
+        id: actor.id().to_string(),
+        roles: actor.principal().roles.iter().copied().collect(),
     }
 }
 

@@ -102,6 +102,9 @@ pub enum Decision {
     Apply(Box<Plan>),
     /// Nothing to do.
     NoOp(NoOp),
+    /// The last approval of a change request: run its stored command (decided once
+    /// the command's targets are read too).
+    Execute(Box<super::commands::Execution>),
 }
 
 /// Why a command refused, after reading the current state.
@@ -123,6 +126,13 @@ pub enum Rejection {
         /// The field whose state is in the way.
         field: &'static str,
         /// What is in the way.
+        message: String,
+    },
+    /// The caller may not do this to this entity, whatever their roles (the requester
+    /// of a change approving it): refused with 403 and a DENIED entry.
+    #[error("{message}")]
+    Forbidden {
+        /// Why.
         message: String,
     },
     /// A value is invalid given the current state.

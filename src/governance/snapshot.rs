@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::domain::{EntityType, RelType};
+use crate::domain::{EntityType, RelType, Role};
 
 /// Which nodes a command locks and which of their relationships it needs.
 #[derive(Debug, Clone, Default)]
@@ -111,6 +111,16 @@ pub struct StoredResponse {
     pub etag: Option<String>,
 }
 
+/// Who is asking, for decisions that depend on the person (the requester of a change
+/// cannot approve it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// Internal user id.
+    pub id: String,
+    /// Roles.
+    pub roles: Vec<Role>,
+}
+
 /// Everything a command may base its decision on.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
@@ -120,6 +130,8 @@ pub struct Snapshot {
     pub idempotent: Option<StoredResponse>,
     /// The user id of the subject the targets asked about, if it is registered.
     pub subject_user: Option<String>,
+    /// The caller.
+    pub caller: Option<Caller>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -183,6 +195,15 @@ impl Snapshot {
             snapshot.idempotent = Some(serde_json::from_value(value).map_err(|e| e.to_string())?);
         }
         Ok(snapshot)
+    }
+
+    /// Records that entry `hash` now heads `id`'s chain (a second entry written in the
+    /// same transaction chains on the first).
+    pub fn set_head(&mut self, id: &str, hash: &str) {
+        if let Some(node) = self.nodes.get_mut(id) {
+            node.props
+                .insert("auditHead".into(), Value::String(hash.to_owned()));
+        }
     }
 
     /// Adds the nodes (and relationships) of another read of the same transaction.

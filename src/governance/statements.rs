@@ -56,12 +56,34 @@ pub(super) async fn read_snapshot(
         .map_err(|e| store.record(StoreError::Decode(e)).into())
 }
 
+/// Who performs a written change, and how its entry ties to a change request.
+pub(super) struct Performer<'a> {
+    /// The `User` to find (`subject` null: found by id alone, for a requester whose
+    /// approved change runs now).
+    pub params: Value,
+    /// The change request the entry executes.
+    pub executes: Option<&'a str>,
+    /// Approvers to link with `APPROVED_BY`.
+    pub approvers: &'a [String],
+}
+
+impl Performer<'_> {
+    /// The caller, acting for itself.
+    pub(super) fn caller(actor: &Actor) -> Self {
+        Self {
+            params: actor.params(),
+            executes: None,
+            approvers: &[],
+        }
+    }
+}
+
 pub(super) async fn write_plan(
     store: &Store,
     txn: &mut Txn,
     plan: &Plan,
     entry: &AuditEntry,
-    actor: &Actor,
+    performer: &Performer<'_>,
     snapshot: &Snapshot,
     idem: Value,
 ) -> Result<(), GovernanceError> {
@@ -95,11 +117,13 @@ pub(super) async fn write_plan(
                     "relRemoves",
                     to_bolt(Value::Array(effects.rel_removes.iter().map(rel).collect())),
                 )
-                .param("actor", to_bolt(actor.params()))
+                .param("actor", to_bolt(performer.params.clone()))
                 .param("entry", to_bolt(entry_params))
                 .param("audits", audits.clone())
                 .param("supersedes", plan.supersedes.clone())
-                .param("idem", to_bolt(idem)),
+                .param("idem", to_bolt(idem))
+                .param("executes", performer.executes.map(str::to_owned))
+                .param("approvers", performer.approvers.to_vec()),
         )
         .await
         .map_err(|e| store.error(e))?;
@@ -108,15 +132,26 @@ pub(super) async fn write_plan(
     let row = single_row(store, txn, &mut stream)
         .await?
         .ok_or(GovernanceError::StaleActor)?;
-    let audited: i64 = row.get("audited").unwrap_or(-1);
-    let superseded: i64 = row.get("superseded").unwrap_or(-1);
-    let want_audited = i64::try_from(audits.len()).unwrap_or(i64::MAX);
-    let want_superseded = i64::try_from(plan.supersedes.len()).unwrap_or(i64::MAX);
-    if audited != want_audited || superseded != want_superseded {
-        // Fail closed: an entry that does not link every touched entity is not written.
+    let count = |column: &str| row.get::<i64>(column).unwrap_or(-1);
+    let want = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    let linked = [
+        ("entities", count("audited"), want(audits.len())),
+        (
+            "superseded entries",
+            count("superseded"),
+            want(plan.supersedes.len()),
+        ),
+        (
+            "approvers",
+            count("approved"),
+            want(performer.approvers.len()),
+        ),
+    ];
+    if let Some((what, got, wanted)) = linked.iter().find(|(_, got, want)| got != want) {
+        // Fail closed: an entry that does not link everything it names is not written.
         return Err(store
             .record(StoreError::Decode(format!(
-                "entry linked {audited}/{want_audited} entities and {superseded}/{want_superseded} superseded entries"
+                "entry linked {got}/{wanted} {what}"
             )))
             .into());
     }

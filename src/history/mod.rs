@@ -4,6 +4,7 @@
 
 pub mod lineage;
 pub mod replay;
+pub mod requests;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

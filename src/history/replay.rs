@@ -45,7 +45,19 @@ pub fn governed_fields(entity_type: EntityType) -> &'static [&'static str] {
             "approvedRanges",
         ],
         EntityType::User => &["teams", "stewardOf", "erased"],
-        EntityType::Version | EntityType::ChangeRequest => &[],
+        EntityType::ChangeRequest => &[
+            "state",
+            "operation",
+            "commandDigest",
+            "targetIds",
+            "approvalsRequired",
+            "approverRole",
+            "approverIds",
+            "expiresAt",
+            "evidence",
+            "failure",
+        ],
+        EntityType::Version => &[],
     }
 }
 

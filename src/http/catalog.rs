@@ -10,6 +10,7 @@ use super::governed::serve_governed;
 use super::problem::ApiError;
 use super::{Access, AppState, MediaType, RouteDoc, schemas};
 use crate::domain::{EntityType, Operation, Role};
+use crate::governance::ApprovalPolicy;
 use crate::governance::catalog::{Method, routed};
 
 /// Every governed route: its path and its method router (the generic governed handler
@@ -56,7 +57,7 @@ pub const NOT_AUDITED: &[(&str, &str)] = &[
 /// The catalog's own route.
 pub const ROUTES: &[RouteDoc] = &[RouteDoc {
     path: "/v1/catalog",
-    summary: "Every governed operation with its roles, reason rule, category and severity, and what is not audited",
+    summary: "Every governed operation with its roles, reason rule, category, severity and effective approval policy, the policy version, and what is not audited",
     tag: "catalog",
     access: Access::AnyRole,
     query: &[],
@@ -75,6 +76,8 @@ struct OperationView {
     reason_required: bool,
     category: &'static str,
     severity: &'static str,
+    /// The effective approval policy: `null` when the operation runs at once.
+    approval: Option<ApprovalPolicy>,
 }
 
 #[derive(Serialize)]
@@ -87,16 +90,22 @@ struct NotAuditedView {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct CatalogView {
-    policy_version: &'static str,
+    policy_version: String,
+    change_request_ttl_secs: u64,
     operations: Vec<OperationView>,
     not_audited: Vec<NotAuditedView>,
 }
 
 /// `GET /v1/catalog`: any authenticated caller with a govtrail role.
-async fn get_catalog(caller: Authenticated) -> Result<axum::Json<CatalogView>, ApiError> {
+async fn get_catalog(
+    State(state): State<AppState>,
+    caller: Authenticated,
+) -> Result<axum::Json<CatalogView>, ApiError> {
     caller.require(Role::ALL)?;
+    let policies = state.governor.policies();
     Ok(axum::Json(CatalogView {
-        policy_version: crate::domain::POLICY_VERSION,
+        policy_version: policies.version().to_owned(),
+        change_request_ttl_secs: state.settings.change_request_ttl_secs,
         operations: routed()
             .map(|(d, route)| OperationView {
                 code: d.operation,
@@ -107,6 +116,7 @@ async fn get_catalog(caller: Authenticated) -> Result<axum::Json<CatalogView>, A
                 reason_required: d.reason_required(),
                 category: d.category.as_str(),
                 severity: d.severity.as_str(),
+                approval: policies.of(d.operation),
             })
             .collect(),
         not_audited: NOT_AUDITED

@@ -127,6 +127,7 @@ pub async fn serve_governed(
         .map_err(to_api_error)?;
     let parsed = (route.parse)(&params, governed.json_body()?).map_err(invalid)?;
     governed.context.reason = parsed.reason;
+    governed.context.evidence = parsed.evidence;
     execute(&state, &governed, &parsed.command).await
 }
 
@@ -233,6 +234,8 @@ pub fn to_api_error(error: GovernanceError) -> ApiError {
         GovernanceError::Rejected(Rejection::Invalid { field, message }) => {
             ApiError::Validation(vec![FieldError::new(field, message)])
         }
+        GovernanceError::Rejected(Rejection::Forbidden { message })
+        | GovernanceError::Refused(message) => ApiError::Refused(message),
         GovernanceError::Store(e) => ApiError::Store(e),
         GovernanceError::StaleActor => ApiError::Conflict(vec![FieldError::new(
             "actor",

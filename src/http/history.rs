@@ -622,6 +622,7 @@ async fn get_packet(
         },
         export_entry_id: entry_id.to_string(),
         exported_at: Utc::now(),
+        policy_version: governor.policies().version().to_owned(),
     };
     let Some(signed) =
         crate::export::packet::build(&s.store, key, entity_type, &id, request).await?

@@ -10,6 +10,7 @@ pub mod middleware;
 pub mod openapi;
 mod ops;
 pub mod problem;
+mod requests;
 pub mod schemas;
 
 use std::net::SocketAddr;
@@ -32,7 +33,7 @@ use crate::audit::checkpoint::{CheckpointKey, PublicKey};
 use crate::audit::checkpointer::Checkpointer;
 use crate::auth::{Authenticator, KeyConfigError};
 use crate::config::Settings;
-use crate::governance::Governor;
+use crate::governance::{Governor, Policies};
 use crate::metrics::Metrics;
 use crate::store::migrations::{MigrationError, Migrator};
 use crate::store::{Store, StoreError};
@@ -145,6 +146,7 @@ pub fn read_routes() -> impl Iterator<Item = &'static RouteDoc> {
         .chain(me::ROUTES)
         .chain(catalog::ROUTES)
         .chain(history::ROUTES)
+        .chain(requests::ROUTES)
         .chain(openapi::ROUTES)
 }
 
@@ -216,6 +218,9 @@ pub enum StartError {
     /// The checkpoint signing key could not be loaded.
     #[error(transparent)]
     CheckpointKey(#[from] crate::audit::checkpoint::KeyError),
+    /// An approval policy setting is impossible.
+    #[error("approval_policies: {0}")]
+    Policy(#[from] crate::governance::policy::PolicyError),
     /// The listener could not bind.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -239,6 +244,7 @@ impl App {
     /// listener, so a caller that passes port 0 can learn the real port.
     pub async fn build(settings: Settings, migrator: Migrator) -> Result<Self, StartError> {
         let auth = Authenticator::from_settings(&settings)?;
+        let policies = Policies::new(&settings.approval_policies)?;
         if settings.auth_hs256_secret.is_some() {
             tracing::warn!(
                 "HS256 development tokens are accepted (GOVTRAIL_AUTH_HS256_SECRET is set); do not use in production"
@@ -286,6 +292,10 @@ impl App {
             store.clone(),
             settings.denied_audit_per_minute,
             settings.write_attempts,
+        )
+        .with_policies(
+            policies,
+            std::time::Duration::from_secs(settings.change_request_ttl_secs),
         );
         let started = std::time::Instant::now();
         governor.warm_up().await?;
@@ -343,6 +353,13 @@ impl App {
         use hyper_util::server::conn::auto::Builder;
         use hyper_util::service::TowerToHyperService;
 
+        let sweep = self.state.settings.change_request_sweep_ms;
+        if sweep > 0 {
+            tokio::spawn(sweep_expired(
+                self.state.governor.clone(),
+                std::time::Duration::from_millis(sweep),
+            ));
+        }
         let mut builder = Builder::new(TokioExecutor::new());
         builder
             .http1()
@@ -384,6 +401,23 @@ impl App {
         drop(self.listener);
         graceful.shutdown().await;
         Ok(())
+    }
+}
+
+/// Ends change requests past their time, every `interval`, until the task is dropped.
+async fn sweep_expired(governor: Governor, interval: std::time::Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match governor.expire_due().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "change requests expired"),
+            Err(e) => tracing::warn!(
+                error = %crate::telemetry::error_chain(&e),
+                "change request sweep failed; next sweep retries"
+            ),
+        }
     }
 }
 

@@ -92,6 +92,10 @@ fn components() -> Map<String, Value> {
     put("RiskLevel", of(RiskLevel::schema()));
     put("TimeCategory", of(TimeCategory::schema()));
     put("LicenseDecision", of(LicenseDecision::schema()));
+    put(
+        "EvidenceRef",
+        of(<crate::governance::input::EvidenceRef as utoipa::PartialSchema>::schema()),
+    );
     put("Problem", schemas::problem());
     put("ChangeAnswer", schemas::change_answer());
     put("AuditEntry", schemas::entry());
@@ -252,6 +256,10 @@ fn governed_operation(definition: &Definition, route: &Route, body_name: &str) -
     for (status, description) in [
         ("200", "Changed (or nothing to change: `changed: false`)"),
         ("201", "Created"),
+        (
+            "202",
+            "The operation's approval policy makes it wait: a change request holding the exact command was recorded (REQUEST_CHANGE; `entity` is the ChangeRequest); it runs when approved",
+        ),
     ] {
         responses.insert(
             status.into(),
@@ -283,7 +291,7 @@ fn governed_operation(definition: &Definition, route: &Route, body_name: &str) -
         "tags": [definition.category.as_str()],
         "summary": format!("{op} — roles: {}", roles.join(", ")),
         "description": format!(
-            "Governed change; writes exactly one AuditLog entry in the same transaction. Severity {}; reason {}.",
+            "Governed change; writes its AuditLog entry in the same transaction. Severity {}; reason {}. When /v1/catalog shows an approval policy for it, it answers 202 with a change request instead, and a reason is required.",
             definition.severity,
             if definition.reason_required() { "required" } else { "optional" }
         ),

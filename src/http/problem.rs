@@ -30,6 +30,9 @@ pub enum ApiError {
         /// Roles that would have been accepted.
         required: &'static [Role],
     },
+    /// The caller may not do this to this resource, whatever their roles.
+    #[error("forbidden: {0}")]
+    Refused(String),
     /// No route matches the path.
     #[error("no such route")]
     RouteNotFound,
@@ -151,6 +154,13 @@ impl IntoResponse for ApiError {
                     &[],
                 )
             }
+            Self::Refused(why) => problem(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Forbidden",
+                Some(why.clone()),
+                &[],
+            ),
             Self::RouteNotFound => problem(
                 StatusCode::NOT_FOUND,
                 "not-found",

@@ -295,10 +295,24 @@ pub fn me() -> Value {
 pub fn catalog() -> Value {
     json!({
         "type": "object",
-        "required": ["policyVersion", "operations", "notAudited"],
+        "required": ["policyVersion", "changeRequestTtlSecs", "operations", "notAudited"],
         "properties": {
             "policyVersion": {"type": "string"},
-            "operations": {"type": "array", "items": {"type": "object"}},
+            "changeRequestTtlSecs": {"type": "integer", "minimum": 0},
+            "operations": {"type": "array", "items": {
+                "type": "object",
+                "required": ["code", "method", "path", "requiredRoles", "reasonRequired", "approval"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "approval": {"oneOf": [
+                        {"type": "null"},
+                        {"type": "object", "required": ["approvals", "role"], "properties": {
+                            "approvals": {"type": "integer", "minimum": 1},
+                            "role": {"type": "string"}
+                        }}
+                    ]}
+                }
+            }},
             "notAudited": {"type": "array", "items": {"type": "object"}}
         }
     })
@@ -344,4 +358,51 @@ pub fn object() -> Value {
 #[must_use]
 pub fn text() -> Value {
     json!({"type": "string"})
+}
+
+/// One change request as read.
+#[must_use]
+pub fn change_request() -> Value {
+    json!({
+        "type": "object",
+        "required": ["id", "state", "operation", "command", "commandDigest", "targets",
+                     "requesterId", "approvalsRequired", "approverRole", "approverIds",
+                     "policyVersion", "requestedAt", "expiresAt"],
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "state": {"enum": ["PENDING", "EXECUTED", "REJECTED", "EXPIRED", "WITHDRAWN", "FAILED"]},
+            "operation": reference("Operation"),
+            "command": {"type": "object", "required": ["operation", "input"],
+                        "description": "the exact command that runs when approved; its RFC 8785 form hashes to commandDigest"},
+            "commandDigest": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"},
+            "targets": {"type": "array", "items": {"type": "object", "properties": {
+                "type": reference("EntityType"), "id": {"type": "string"}, "version": {"type": "integer"}}}},
+            "requesterId": {"type": "string"},
+            "approvalsRequired": {"type": "integer", "minimum": 1},
+            "approverRole": reference("Role"),
+            "approverIds": {"type": "array", "items": {"type": "string"}},
+            "policyVersion": {"type": "string"},
+            "requestedAt": {"type": "string", "format": "date-time"},
+            "expiresAt": {"type": "string", "format": "date-time"},
+            "evidence": {"oneOf": [{"type": "null"}, {"type": "array", "items": reference("EvidenceRef")}]},
+            "reason": {"type": "string"},
+            "failure": {"type": "string"},
+            "executedEntryId": {"type": "string"},
+            "version": {"type": "integer"},
+            "transitions": {"type": "array", "items": {"type": "object"}}
+        }
+    })
+}
+
+/// A page of change requests.
+#[must_use]
+pub fn change_requests() -> Value {
+    json!({
+        "type": "object",
+        "required": ["changeRequests"],
+        "properties": {
+            "changeRequests": {"type": "array", "items": change_request()},
+            "nextCursor": {"type": ["string", "null"]}
+        }
+    })
 }

@@ -90,6 +90,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         "0010_pending_checkpoints.cypher",
         include_str!("../../cypher/schema/0010_pending_checkpoints.cypher"),
     ),
+    (
+        "0011_change_requests.cypher",
+        include_str!("../../cypher/schema/0011_change_requests.cypher"),
+    ),
 ];
 
 const MIGRATIONS_APPLIED: &str = include_str!("../../cypher/migrations_applied.cypher");

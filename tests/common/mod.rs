@@ -62,8 +62,32 @@ pub fn test_settings(neo4j_uri: &str) -> Settings {
             path: keys_dir().join("rsa-public.pem"),
             kid: None,
         }],
+        approval_policies: immediate(),
+        change_request_sweep_ms: 0,
         ..Settings::default()
     }
+}
+
+/// The policy version entries record under [`test_settings`]: the rule set's, with
+/// the digest of the test policies.
+pub fn policy_version() -> String {
+    govtrail::governance::Policies::new(&immediate())
+        .map_or_else(|e| panic!("{e}"), |p| p.version().to_owned())
+}
+
+/// Approval policies under which every operation runs at once: the suites that test
+/// what operations do use them; `tests/change_requests.rs` tests the defaults.
+pub fn immediate()
+-> std::collections::BTreeMap<govtrail::domain::Operation, govtrail::config::PolicySetting> {
+    govtrail::governance::catalog::routed()
+        .filter(|(d, _)| d.approval == govtrail::governance::catalog::DefaultPolicy::Dual)
+        .map(|(d, _)| {
+            (
+                d.operation,
+                govtrail::config::PolicySetting::Named(govtrail::config::PolicyName::None),
+            )
+        })
+        .collect()
 }
 
 /// A running govtrail.
@@ -287,6 +311,14 @@ impl Reply {
 }
 
 impl TestApp {
+    /// Starts govtrail with explicit settings and a modified governor (a clock).
+    pub async fn spawn_custom(
+        settings: Settings,
+        f: impl FnOnce(govtrail::governance::Governor) -> govtrail::governance::Governor,
+    ) -> Self {
+        Self::start(settings, f).await
+    }
+
     /// Starts govtrail against the shared Neo4j with a modified governor (faults, clock).
     pub async fn spawn_with_governor(
         f: impl FnOnce(govtrail::governance::Governor) -> govtrail::governance::Governor,

@@ -4,6 +4,7 @@
 
 mod constraints;
 mod licenses;
+mod requests;
 mod systems;
 mod teams;
 mod technologies;
@@ -20,6 +21,7 @@ pub use constraints::{
     TransitionConstraint,
 };
 pub use licenses::{DecideLicense, SetLicenseWhitelist};
+pub use requests::{Ask, ChangeAction, Concluded, Execution, Requester, conclude, request_plan};
 pub use systems::{AssignSystemOwner, ChangeCriticality, CreateSystem, SetSteward};
 pub use teams::{ChangeResponsibilityAreas, CreateTeam, DeleteTeam, TeamMembership};
 pub use technologies::{
@@ -62,7 +64,8 @@ pub fn label_of(node: &Node) -> String {
         EntityType::VersionConstraint => format!("{} {}", s("technologyName"), s("range")),
         EntityType::TeamApproval => format!("{} / {}", s("teamName"), s("technologyName")),
         EntityType::Version => format!("{} {}", s("technologyName"), s("semver")),
-        EntityType::User | EntityType::ChangeRequest => node.id.clone(),
+        EntityType::ChangeRequest => s("operation"),
+        EntityType::User => node.id.clone(),
     }
 }
 

@@ -1,0 +1,508 @@
+//! Privileged workflows over HTTP on the real Neo4j, under the default approval
+//! policies: an operation that needs a second person answers 202 with a change
+//! request; its requester cannot approve it; someone holding the policy's role can,
+//! and the last approval runs the exact stored command in the same transaction; a
+//! target that moved, an expired request, a withdrawn or rejected one run nothing;
+//! concurrent approvals run a request once.
+
+#![expect(
+    clippy::too_many_lines,
+    reason = "each test is one workflow, read top to bottom"
+)]
+
+mod common;
+
+use common::{Reply, TestApp, neo4j_uri, test_settings};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const EVIDENCE_DIGEST: &str =
+    "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+/// govtrail under the default approval policies; change requests last `ttl_secs`.
+async fn app_with_defaults(ttl_secs: u64) -> TestApp {
+    let mut settings = test_settings(&neo4j_uri());
+    settings.approval_policies = std::collections::BTreeMap::new();
+    settings.change_request_ttl_secs = ttl_secs;
+    TestApp::spawn_with(settings).await
+}
+
+fn id(reply: &Reply) -> String {
+    reply.body["entity"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A fresh DRAFT constraint, made by `admin`.
+async fn constraint(app: &TestApp, admin: &str) -> String {
+    let tech = app
+        .send(
+            "POST",
+            "/v1/technologies",
+            admin,
+            Some(json!({"name": common::unique("cr-tech")})),
+            &[],
+        )
+        .await;
+    assert_eq!(tech.status, 201, "{}", tech.body);
+    let c = app
+        .send(
+            "POST",
+            "/v1/version-constraints",
+            admin,
+            Some(json!({"technologyId": id(&tech), "range": "^1"})),
+            &[],
+        )
+        .await;
+    assert_eq!(c.status, 201, "{}", c.body);
+    id(&c)
+}
+
+async fn request_delete(app: &TestApp, admin: &str, constraint: &str) -> String {
+    let r = app
+        .send(
+            "DELETE",
+            &format!("/v1/version-constraints/{constraint}"),
+            admin,
+            Some(json!({
+                "reason": "superseded by the platform-wide policy",
+                "evidence": [{"kind": "ticket", "uri": "https://tickets.example/CHG-1042", "digest": EVIDENCE_DIGEST}]
+            })),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body["operation"], "REQUEST_CHANGE", "{}", r.body);
+    assert_eq!(r.body["entity"]["type"], "ChangeRequest", "{}", r.body);
+    id(&r)
+}
+
+async fn act(app: &TestApp, token: &str, request: &str, action: &str) -> Reply {
+    app.send(
+        "POST",
+        &format!("/v1/change-requests/{request}/{action}"),
+        token,
+        Some(json!({"reason": format!("{action}: reviewed the ticket")})),
+        &[],
+    )
+    .await
+}
+
+async fn constraint_deleted(app: &TestApp, constraint: &str) -> bool {
+    app.query_column(
+        "MATCH (c:VersionConstraint {id: $id}) RETURN coalesce(c.deleted, false) AS n",
+        json!({"id": constraint}),
+        "n",
+    )
+    .await
+        == vec![json!(true)]
+}
+
+async fn request(app: &TestApp, token: &str, id: &str) -> Value {
+    let r = app
+        .send(
+            "GET",
+            &format!("/v1/change-requests/{id}"),
+            token,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
+}
+
+#[tokio::test]
+async fn a_dual_approval_runs_the_exact_command_when_someone_else_approves() {
+    let app = app_with_defaults(72 * 3600).await;
+    let (admin_id, admin) = app.caller(&["governance-admin"]).await;
+    let (approver_id, approver) = app.caller(&["approver"]).await;
+    let (_, other_admin) = app.caller(&["governance-admin"]).await;
+    let (_, su) = app.caller(&["superuser"]).await;
+    let c = constraint(&app, &admin).await;
+
+    // The catalog says what needs approval.
+    let catalog = app.send("GET", "/v1/catalog", &admin, None, &[]).await;
+    let delete = catalog.body["operations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|o| o["code"] == "DELETE_CONSTRAINT")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        delete["approval"],
+        json!({"approvals": 1, "role": "approver"}),
+        "{delete}"
+    );
+
+    // A request needs a reason; evidence must be pinned by a digest.
+    let unreasoned = app
+        .send(
+            "DELETE",
+            &format!("/v1/version-constraints/{c}"),
+            &admin,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(unreasoned.status, 422, "{}", unreasoned.body);
+    let floating = app
+        .send(
+            "DELETE",
+            &format!("/v1/version-constraints/{c}"),
+            &admin,
+            Some(json!({"reason": "cleanup", "evidence": [{"kind": "sbom", "uri": "oci://registry.example/app:latest", "digest": EVIDENCE_DIGEST}]})),
+            &[],
+        )
+        .await;
+    assert_eq!(floating.status, 422, "{}", floating.body);
+    let undigested = app
+        .send(
+            "DELETE",
+            &format!("/v1/version-constraints/{c}"),
+            &admin,
+            Some(json!({"reason": "cleanup", "evidence": [{"kind": "ticket", "uri": "https://tickets.example/1", "digest": "sha256:abc"}]})),
+            &[],
+        )
+        .await;
+    assert_eq!(undigested.status, 422, "{}", undigested.body);
+
+    // The request: 202, nothing deleted yet.
+    let cr = request_delete(&app, &admin, &c).await;
+    assert!(!constraint_deleted(&app, &c).await);
+    let pending = request(&app, &approver, &cr).await;
+    assert_eq!(pending["state"], "PENDING");
+    assert_eq!(pending["requesterId"], json!(admin_id));
+    assert_eq!(pending["operation"], "DELETE_CONSTRAINT");
+    assert_eq!(pending["targets"][0]["id"], json!(c), "{pending}");
+    assert_eq!(pending["targets"][0]["version"], 1, "{pending}");
+    assert_eq!(pending["evidence"][0]["digest"], EVIDENCE_DIGEST);
+    // The digest pins the exact command: SHA-256 of its RFC 8785 form.
+    let canonical = serde_jcs::to_vec(&pending["command"]).unwrap_or_default();
+    assert_eq!(
+        pending["commandDigest"],
+        json!(format!(
+            "sha256:{}",
+            hex::encode(Sha256::digest(&canonical))
+        ))
+    );
+    assert_eq!(
+        pending["command"],
+        json!({"operation": "DELETE_CONSTRAINT", "input": {"id": c}})
+    );
+    // Approvers see it among what they may approve.
+    let listed = app
+        .send(
+            "GET",
+            "/v1/change-requests?state=PENDING&operation=DELETE_CONSTRAINT",
+            &approver,
+            None,
+            &[],
+        )
+        .await;
+    assert!(
+        listed.body["changeRequests"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["id"] == json!(cr)),
+        "{}",
+        listed.body
+    );
+
+    // The requester cannot approve (403, recorded); nor can a caller without the role.
+    let own = act(&app, &admin, &cr, "approve").await;
+    assert_eq!(own.status, 403, "{}", own.body);
+    let denied = app
+        .query_column(
+            "MATCH (e:AuditLog {operation: 'APPROVE_CHANGE', outcome: 'DENIED', entityId: $cr}) RETURN e.userId AS n",
+            json!({"cr": cr}),
+            "n",
+        )
+        .await;
+    assert_eq!(
+        denied,
+        vec![json!(admin_id)],
+        "the self-approval is recorded"
+    );
+    let unqualified = act(&app, &other_admin, &cr, "approve").await;
+    assert_eq!(unqualified.status, 403, "{}", unqualified.body);
+    assert!(!constraint_deleted(&app, &c).await);
+
+    // The approver approves: the command runs in the same transaction.
+    let approval = act(&app, &approver, &cr, "approve").await;
+    assert_eq!(approval.status, 200, "{}", approval.body);
+    assert_eq!(approval.body["newStatus"], "EXECUTED", "{}", approval.body);
+    assert_eq!(approval.body["executed"]["operation"], "DELETE_CONSTRAINT");
+    assert!(constraint_deleted(&app, &c).await);
+    let executed_id = approval.body["executed"]["auditLogId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let executed = app.entry(&executed_id).await;
+    assert_eq!(
+        executed["userId"],
+        json!(admin_id),
+        "the requester's change"
+    );
+    assert_eq!(executed["approverIds"], json!([approver_id]));
+    assert_eq!(executed["changeRequestId"], json!(cr));
+    assert_eq!(executed["commandDigest"], pending["commandDigest"]);
+    assert_eq!(executed["reason"], "superseded by the platform-wide policy");
+    assert!(
+        executed["evidence"]
+            .as_str()
+            .is_some_and(|e| e.contains(EVIDENCE_DIGEST))
+    );
+    assert_eq!(executed["performers"], json!([admin_id]));
+    let edges = app
+        .query_column(
+            "MATCH (e:AuditLog {id: $id}) RETURN [ \
+               COLLECT { MATCH (e)-[:APPROVED_BY]->(u) RETURN u.id }, \
+               COLLECT { MATCH (e)-[:EXECUTES]->(r) RETURN r.id } ] AS n",
+            json!({"id": executed_id}),
+            "n",
+        )
+        .await;
+    assert_eq!(edges, vec![json!([[approver_id], [cr]])]);
+
+    // Every transition is on the request's chain and on the constraint's.
+    let done = request(&app, &su, &cr).await;
+    assert_eq!(done["state"], "EXECUTED");
+    assert_eq!(done["executedEntryId"], json!(executed_id));
+    let ops: Vec<&str> = done["transitions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["operation"].as_str())
+        .collect();
+    assert_eq!(
+        ops,
+        vec!["REQUEST_CHANGE", "APPROVE_CHANGE", "DELETE_CONSTRAINT"]
+    );
+    let history = app
+        .send(
+            "GET",
+            &format!("/v1/entities/VersionConstraint/{c}/history?order=asc"),
+            &su,
+            None,
+            &[],
+        )
+        .await;
+    let on_constraint: Vec<&str> = history.body["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["operation"].as_str())
+        .collect();
+    assert_eq!(
+        on_constraint,
+        vec![
+            "CREATE_CONSTRAINT",
+            "REQUEST_CHANGE",
+            "APPROVE_CHANGE",
+            "DELETE_CONSTRAINT"
+        ],
+        "{}",
+        history.body
+    );
+    for (entity_type, entity) in [("VersionConstraint", &c), ("ChangeRequest", &cr)] {
+        let state = app
+            .send(
+                "GET",
+                &format!("/v1/entities/{entity_type}/{entity}/state"),
+                &su,
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(
+            state.body["consistent"],
+            json!(true),
+            "{entity_type}: {}",
+            state.body
+        );
+    }
+
+    // An executed request is done.
+    let again = act(&app, &other_admin, &cr, "reject").await;
+    assert_eq!(again.status, 409, "{}", again.body);
+}
+
+#[tokio::test]
+async fn stale_expired_withdrawn_and_rejected_requests_run_nothing() {
+    let app = app_with_defaults(72 * 3600).await;
+    let (_, admin) = app.caller(&["governance-admin"]).await;
+    let (_, approver) = app.caller(&["approver"]).await;
+    let (_, su) = app.caller(&["superuser"]).await;
+
+    // A target that moved since the request: FAILED, nothing deleted.
+    let c = constraint(&app, &admin).await;
+    let cr = request_delete(&app, &admin, &c).await;
+    let moved = app
+        .send(
+            "PUT",
+            &format!("/v1/version-constraints/{c}/range"),
+            &admin,
+            Some(json!({"range": "^2"})),
+            &[],
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    let failed = act(&app, &approver, &cr, "approve").await;
+    assert_eq!(failed.status, 200, "{}", failed.body);
+    assert_eq!(failed.body["newStatus"], "FAILED", "{}", failed.body);
+    assert!(failed.body.get("executed").is_none());
+    assert!(!constraint_deleted(&app, &c).await);
+    let why = request(&app, &approver, &cr).await;
+    assert!(
+        why["failure"]
+            .as_str()
+            .is_some_and(|f| f.contains("version 2, not 1")),
+        "{why}"
+    );
+
+    // Withdrawn: only by its requester.
+    let cr = request_delete(&app, &admin, &c).await;
+    let (_, stranger) = app.caller(&["governance-admin"]).await;
+    assert_eq!(act(&app, &stranger, &cr, "withdraw").await.status, 403);
+    let withdrawn = act(&app, &admin, &cr, "withdraw").await;
+    assert_eq!(
+        withdrawn.body["newStatus"], "WITHDRAWN",
+        "{}",
+        withdrawn.body
+    );
+    assert_eq!(act(&app, &approver, &cr, "approve").await.status, 409);
+
+    // Rejected by an approver: it ends.
+    let cr = request_delete(&app, &admin, &c).await;
+    let rejected = act(&app, &approver, &cr, "reject").await;
+    assert_eq!(rejected.body["newStatus"], "REJECTED", "{}", rejected.body);
+    assert_eq!(act(&app, &approver, &cr, "approve").await.status, 409);
+
+    // Expired: past its time it cannot be approved, and the sweep ends it once, as
+    // govtrail itself. (Requests here last a second; the test waits until the
+    // request's own expiresAt has passed.)
+    let short = app_with_defaults(1).await;
+    let cr = request_delete(&short, &admin, &c).await;
+    let expires_at = request(&short, &su, &cr).await["expiresAt"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .unwrap_or_else(|| panic!("expiresAt"));
+    while chrono::Utc::now() <= expires_at {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let app = short;
+    let late = act(&app, &approver, &cr, "approve").await;
+    assert_eq!(late.status, 409, "{}", late.body);
+    assert!(late.body.to_string().contains("expired"), "{}", late.body);
+    let ended = app
+        .state
+        .governor
+        .expire_due()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(ended >= 1);
+    // An approver sees only PENDING requests they did not act on; a superuser sees all.
+    let hidden = app
+        .send(
+            "GET",
+            &format!("/v1/change-requests/{cr}"),
+            &approver,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(hidden.status, 404, "{}", hidden.body);
+    let expired = request(&app, &su, &cr).await;
+    assert_eq!(expired["state"], "EXPIRED", "{expired}");
+    let expiries = app
+        .query_column(
+            "MATCH (e:AuditLog {operation: 'EXPIRE_CHANGE', entityId: $cr}) RETURN e.userId AS n",
+            json!({"cr": cr}),
+            "n",
+        )
+        .await;
+    assert_eq!(
+        expiries,
+        vec![json!("00000000-0000-0000-0000-000000000000")]
+    );
+    // A second sweep finds nothing more to end for it.
+    app.state
+        .governor
+        .expire_due()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let expiries = app
+        .query_column(
+            "MATCH (e:AuditLog {operation: 'EXPIRE_CHANGE', entityId: $cr}) RETURN count(e) AS n",
+            json!({"cr": cr}),
+            "n",
+        )
+        .await;
+    assert_eq!(expiries, vec![json!(1)]);
+    assert!(!constraint_deleted(&app, &c).await);
+}
+
+#[tokio::test]
+async fn sixteen_concurrent_approvals_of_a_two_approval_request_run_it_once() {
+    let mut settings = test_settings(&neo4j_uri());
+    settings.approval_policies = std::collections::BTreeMap::from([(
+        govtrail::domain::Operation::DeleteConstraint,
+        govtrail::config::PolicySetting::Rule {
+            approvals: 2,
+            role: govtrail::domain::Role::Approver,
+        },
+    )]);
+    let app = TestApp::spawn_with(settings).await;
+    let (_, admin) = app.caller(&["governance-admin"]).await;
+    let c = constraint(&app, &admin).await;
+    let cr = request_delete(&app, &admin, &c).await;
+    let mut approvers = Vec::new();
+    for _ in 0..16 {
+        approvers.push(app.caller(&["approver"]).await.1);
+    }
+    let calls: Vec<_> = approvers
+        .into_iter()
+        .map(|token| {
+            let (http, url) = (
+                app.http.clone(),
+                app.url(&format!("/v1/change-requests/{cr}/approve")),
+            );
+            tokio::spawn(async move {
+                http.post(url)
+                    .bearer_auth(token)
+                    .json(&json!({"reason": "looked at it"}))
+                    .send()
+                    .await
+                    .map_or(0, |r| r.status().as_u16())
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for call in calls {
+        statuses.push(call.await.unwrap_or(0));
+    }
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        2,
+        "two approvals count: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 409),
+        "the rest find the request ended: {statuses:?}"
+    );
+    let executed = app
+        .query_column(
+            "MATCH (e:AuditLog {operation: 'DELETE_CONSTRAINT', changeRequestId: $cr}) RETURN e.approverIds AS n",
+            json!({"cr": cr}),
+            "n",
+        )
+        .await;
+    assert_eq!(executed.len(), 1, "executed exactly once: {executed:?}");
+    assert_eq!(executed[0].as_array().map(Vec::len), Some(2));
+    assert!(constraint_deleted(&app, &c).await);
+}
