@@ -506,3 +506,164 @@ async fn sixteen_concurrent_approvals_of_a_two_approval_request_run_it_once() {
     assert_eq!(executed[0].as_array().map(Vec::len), Some(2));
     assert!(constraint_deleted(&app, &c).await);
 }
+
+#[tokio::test]
+async fn break_glass_runs_at_once_as_critical_and_waits_for_review() {
+    let app = app_with_defaults(72 * 3600).await;
+    let (admin_id, admin) = app.caller(&["governance-admin"]).await;
+    let (_, integration) = app.caller(&["integration"]).await;
+    let (approver_id, approver) = app.caller(&["approver"]).await;
+    let first = constraint(&app, &admin).await;
+    let second = constraint(&app, &admin).await;
+    let path = |c: &str| format!("/v1/version-constraints/{c}");
+    let glass = |reason: &str| Some(json!({"reason": reason, "breakGlass": true}));
+    let reason = "production outage INC-7731: the constraint blocks the hotfix";
+
+    // Only a governance-admin, only with a reason of 20 characters, only where a
+    // policy applies.
+    let short = app
+        .send("DELETE", &path(&first), &admin, glass("outage"), &[])
+        .await;
+    assert_eq!(short.status, 422, "{}", short.body);
+    let pipeline = app
+        .send("DELETE", &path(&first), &integration, glass(reason), &[])
+        .await;
+    assert_eq!(pipeline.status, 403, "{}", pipeline.body);
+    let no_policy = app
+        .send(
+            "POST",
+            "/v1/teams",
+            &admin,
+            Some(json!({"name": common::unique("bg-team"), "breakGlass": true, "reason": reason})),
+            &[],
+        )
+        .await;
+    assert_eq!(no_policy.status, 422, "{}", no_policy.body);
+    assert!(!constraint_deleted(&app, &first).await);
+
+    // It runs at once, as a critical change that names its request.
+    let ran = app
+        .send("DELETE", &path(&first), &admin, glass(reason), &[])
+        .await;
+    assert_eq!(ran.status, 200, "{}", ran.body);
+    assert_eq!(ran.body["operation"], "DELETE_CONSTRAINT", "{}", ran.body);
+    assert_eq!(ran.body["breakGlass"], true, "{}", ran.body);
+    assert!(constraint_deleted(&app, &first).await);
+    let request_id = ran.body["changeRequestId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let entry_id = ran.body["auditLogId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (_, su) = app.caller(&["superuser"]).await;
+    let entry = app
+        .send("GET", &format!("/v1/audit-logs/{entry_id}"), &su, None, &[])
+        .await;
+    assert_eq!(entry.status, 200, "{}", entry.body);
+    assert_eq!(entry.body["severity"], "critical", "{}", entry.body);
+    assert_eq!(entry.body["breakGlass"], true, "{}", entry.body);
+    assert_eq!(entry.body["userId"], json!(admin_id), "{}", entry.body);
+    assert_eq!(entry.body["changeRequestId"], json!(request_id));
+    assert_eq!(
+        app.query_column(
+            "MATCH (e:AuditLog {id: $id})-[:EXECUTES]->(r:ChangeRequest) RETURN r.id AS r",
+            json!({"id": entry_id}),
+            "r",
+        )
+        .await,
+        vec![json!(request_id)]
+    );
+    let stored = request(&app, &su, &request_id).await;
+    assert_eq!(stored["state"], "EXECUTED", "{stored}");
+    assert_eq!(stored["breakGlass"], true, "{stored}");
+    assert_eq!(stored["reviewState"], "UNREVIEWED", "{stored}");
+    let status = app.send("GET", "/status", &su, None, &[]).await;
+    assert!(
+        status.body["checks"]["breakGlass"]["unreviewed"]
+            .as_i64()
+            .is_some_and(|n| n >= 1),
+        "{}",
+        status.body
+    );
+
+    // Unreviewed for more than 24 hours, it makes /status degraded (the request's
+    // time is moved back here; nothing else reads it).
+    app.query_column(
+        "MATCH (r:ChangeRequest {id: $id}) SET r.requestedAt = $at RETURN r.id AS id",
+        json!({"id": request_id, "at": (chrono::Utc::now() - chrono::Duration::hours(25)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)}),
+        "id",
+    )
+    .await;
+    let status = app.send("GET", "/status", &su, None, &[]).await;
+    assert_eq!(status.body["status"], "degraded", "{}", status.body);
+    let overdue = |body: &Value| {
+        body["reasons"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r.as_str().is_some_and(|r| r.contains("break-glass")))
+    };
+    assert!(overdue(&status.body), "{}", status.body);
+
+    // The same actor cannot break glass again until someone else reviews it.
+    let again = app
+        .send("DELETE", &path(&second), &admin, glass(reason), &[])
+        .await;
+    assert_eq!(again.status, 403, "{}", again.body);
+    assert!(!constraint_deleted(&app, &second).await);
+    let denied = app
+        .query_column(
+            "MATCH (e:AuditLog {outcome: 'DENIED', userId: $u, operation: 'DELETE_CONSTRAINT'}) RETURN count(e) AS n",
+            json!({"u": admin_id}),
+            "n",
+        )
+        .await;
+    assert!(denied[0].as_i64().is_some_and(|n| n >= 1), "{denied:?}");
+    let own = act(&app, &admin, &request_id, "review").await;
+    assert_eq!(own.status, 403, "{}", own.body);
+    let reviewed = act(&app, &approver, &request_id, "review").await;
+    assert_eq!(reviewed.status, 200, "{}", reviewed.body);
+    assert_eq!(reviewed.body["operation"], "REVIEW_BREAK_GLASS");
+    let twice = act(&app, &approver, &request_id, "review").await;
+    assert_eq!(twice.status, 409, "{}", twice.body);
+    let stored = request(&app, &su, &request_id).await;
+    assert_eq!(stored["reviewState"], "REVIEWED", "{stored}");
+    assert_eq!(stored["reviewedBy"], json!(approver_id), "{stored}");
+    let status = app.send("GET", "/status", &su, None, &[]).await;
+    assert!(!overdue(&status.body), "{}", status.body);
+
+    let after = app
+        .send("DELETE", &path(&second), &admin, glass(reason), &[])
+        .await;
+    assert_eq!(after.status, 200, "{}", after.body);
+    assert!(constraint_deleted(&app, &second).await);
+
+    // A request that went through approval is not reviewed as break-glass.
+    let third = constraint(&app, &admin).await;
+    let normal = request_delete(&app, &admin, &third).await;
+    let not_glass = act(&app, &approver, &normal, "review").await;
+    assert_eq!(not_glass.status, 409, "{}", not_glass.body);
+
+    for (entity_type, entity) in [
+        ("VersionConstraint", &first),
+        ("ChangeRequest", &request_id),
+    ] {
+        let state = app
+            .send(
+                "GET",
+                &format!("/v1/entities/{entity_type}/{entity}/state"),
+                &su,
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(
+            state.body["consistent"],
+            json!(true),
+            "{entity_type}: {}",
+            state.body
+        );
+    }
+}

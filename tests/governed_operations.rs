@@ -1448,6 +1448,10 @@ async fn approver(app: &TestApp) -> Actor {
 /// approvals: an approval that is not the last, a withdrawal and a rejection (each one
 /// entry on the request, chained on the team and the user too). The last approval,
 /// which also writes the change it runs, is `tests/change_requests.rs`.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one app, every change-control action in turn"
+)]
 async fn run_change_control() -> BTreeMap<String, Covered> {
     let mut settings = common::test_settings(&common::neo4j_uri());
     settings.approval_policies.insert(
@@ -1537,6 +1541,48 @@ async fn run_change_control() -> BTreeMap<String, Covered> {
         )
         .await;
     }
+    // A break-glass change (critical, run at once) is reviewed by someone else.
+    let glass = s
+        .call(
+            &admin,
+            "PUT",
+            format!("/v1/teams/{team}/members/{member}"),
+            Some(json!({"reason": "the on-call rota is short tonight, INC-7731", "breakGlass": true})),
+        )
+        .await;
+    assert_eq!(glass.reply.status, 200, "{}", glass.reply.body);
+    let request = glass.reply.body["changeRequestId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let sent = s
+        .call(
+            &approver,
+            "POST",
+            format!("/v1/change-requests/{request}/review"),
+            Some(json!({"reason": "reviewed with the team lead"})),
+        )
+        .await;
+    s.verify(
+        &sent,
+        &approver,
+        "REVIEW_BREAK_GLASS",
+        Expect {
+            status: 200,
+            entity_type: "ChangeRequest",
+            entity_id: request.clone(),
+            label: "ADD_TEAM_MEMBER".into(),
+            version: 2,
+            changes: json!({
+                "reviewState": {"old": "UNREVIEWED", "new": "REVIEWED"},
+                "reviewedBy": {"old": null, "new": approver.sub.clone()},
+            }),
+            audits: vec![request.clone(), team.clone(), member.clone()],
+            reason: Some("reviewed with the team lead"),
+            ..Expect::default()
+        },
+    )
+    .await;
     s.covered
 }
 

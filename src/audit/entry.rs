@@ -86,6 +86,9 @@ pub struct AuditEntry {
     pub approver_ids: Option<Vec<String>>,
     /// Evidence references `[{kind, uri, digest}]` as JSON text.
     pub evidence: Option<String>,
+    /// `true` on a break-glass change: it ran without its approvals and awaits review
+    /// (absent otherwise).
+    pub break_glass: Option<bool>,
 }
 
 /// What ties an entry to a change request.
@@ -99,6 +102,8 @@ pub struct RequestLink {
     pub approver_ids: Option<Vec<String>>,
     /// Evidence references (JSON text).
     pub evidence: Option<String>,
+    /// The change ran without its approvals (break-glass).
+    pub break_glass: bool,
 }
 
 fn rfc3339<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
@@ -196,6 +201,7 @@ impl AuditEntry {
             command_digest: None,
             approver_ids: None,
             evidence: None,
+            break_glass: None,
         }
     }
 
@@ -213,6 +219,7 @@ impl AuditEntry {
         self.command_digest = link.command_digest;
         self.approver_ids = link.approver_ids;
         self.evidence = link.evidence;
+        self.break_glass = link.break_glass.then_some(true);
         self
     }
 

@@ -251,6 +251,8 @@ string_enum!(
         Medium => "medium",
         /// Changes what may be used or who holds power.
         High => "high",
+        /// Bypassed a control: a break-glass change, run without its approvals.
+        Critical => "critical",
     }
 );
 
@@ -374,6 +376,8 @@ string_enum!(
         WithdrawChange => "WITHDRAW_CHANGE",
         /// A change request ran out of time (recorded by govtrail itself).
         ExpireChange => "EXPIRE_CHANGE",
+        /// Review a break-glass change: someone other than its actor has looked at it.
+        ReviewBreakGlass => "REVIEW_BREAK_GLASS",
         /// Read audit data (recorded only when denied).
         ReadAudit => "READ_AUDIT",
         /// Export audit data.

@@ -136,6 +136,12 @@ const ADMIN_OR_SUPERUSER: &[Role] = &[Role::GovernanceAdmin, Role::Superuser];
 const REQUESTERS: &[Role] = &[Role::GovernanceAdmin, Role::Integration, Role::Superuser];
 /// The people who may be a policy's approver role (each request names one).
 const APPROVERS: &[Role] = &[Role::Approver, Role::GovernanceAdmin, Role::Superuser];
+/// Who may review a break-glass change (never its own actor).
+const REVIEWERS: &[Role] = &[Role::Approver, Role::Superuser];
+/// Who may break glass: run an operation that needs approval without its approvals.
+pub const BREAK_GLASS: &[Role] = &[Role::GovernanceAdmin];
+/// The shortest reason a break-glass change may give.
+pub const BREAK_GLASS_MIN_REASON: usize = 20;
 
 /// A catalog row as a `'static` constant.
 macro_rules! row {
@@ -627,6 +633,14 @@ pub fn definition(operation: Operation) -> &'static Definition {
             operation: O::ExpireChange,
             route: None,
             roles: &[], reason: Optional, category: C::ChangeControl, severity: S::Low,
+            audits: E::ALL, denied_as: E::ChangeRequest, approval: A::Never,
+        },
+        O::ReviewBreakGlass => row! {
+            operation: O::ReviewBreakGlass,
+            route: route!(Post "/v1/change-requests/{id}/review", ReasonOnly,
+                target: change_request_id,
+                parse: |p, b| reason_only(b, || Ok(Command::ReviewBreakGlass(ChangeAction { id: p.id("id")? })))),
+            roles: REVIEWERS, reason: Required, category: C::ChangeControl, severity: S::High,
             audits: E::ALL, denied_as: E::ChangeRequest, approval: A::Never,
         },
         O::ReadAudit => row! {

@@ -95,6 +95,7 @@ commands! {
     RejectChange(ChangeAction),
     WithdrawChange(ChangeAction),
     ExpireChange(ChangeAction),
+    ReviewBreakGlass(ChangeAction),
 }
 
 impl Command {

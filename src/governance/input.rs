@@ -58,6 +58,8 @@ pub struct Parsed {
     pub reason: Option<String>,
     /// The evidence it cites (checked; canonical JSON text).
     pub evidence: Option<String>,
+    /// Whether the caller breaks glass (runs it without its approvals).
+    pub break_glass: bool,
 }
 
 /// A route's path parameters by name, as text.
@@ -92,6 +94,8 @@ pub trait Reasoned {
     fn reason(&self) -> Option<&str>;
     /// The evidence the caller cites.
     fn evidence(&self) -> Option<&[EvidenceRef]>;
+    /// Whether the caller breaks glass.
+    fn break_glass(&self) -> bool;
 }
 
 /// Most evidence references one request may cite.
@@ -230,10 +234,12 @@ pub fn with_body<B: DeserializeOwned + Reasoned>(
     let body: B = parse_json(bytes)?;
     let reason = body.reason().map(str::to_owned);
     let evidence = evidence(body.evidence())?;
+    let break_glass = body.break_glass();
     Ok(Parsed {
         command: build(body)?,
         reason,
         evidence,
+        break_glass,
     })
 }
 
@@ -260,6 +266,11 @@ macro_rules! bodies {
                 #[serde(default)]
                 #[schema(max_items = 20)]
                 pub evidence: Option<Vec<EvidenceRef>>,
+                /// Run an operation that needs approval at once, without its
+                /// approvals (governance-admin only, a reason of at least 20
+                /// characters; the entry is `critical` and awaits review).
+                #[serde(default)]
+                pub break_glass: bool,
             }
             impl Reasoned for $name {
                 fn reason(&self) -> Option<&str> {
@@ -267,6 +278,9 @@ macro_rules! bodies {
                 }
                 fn evidence(&self) -> Option<&[EvidenceRef]> {
                     self.evidence.as_deref()
+                }
+                fn break_glass(&self) -> bool {
+                    self.break_glass
                 }
             }
         )+

@@ -98,6 +98,8 @@ pub struct Context {
     pub correlation_id: String,
     /// Evidence references `[{kind, uri, digest}]` (validated JSON text), if sent.
     pub evidence: Option<String>,
+    /// The caller breaks glass: an operation that needs approval runs at once.
+    pub break_glass: bool,
 }
 
 impl Context {
@@ -111,6 +113,7 @@ impl Context {
             idempotency: None,
             correlation_id,
             evidence: None,
+            break_glass: false,
         }
     }
 }
@@ -254,6 +257,17 @@ impl Governor {
                 "a reason is required: {operation} needs approval, and approvers read why"
             )));
         }
+        if context.break_glass {
+            self.may_break_glass(
+                actor,
+                operation,
+                policy,
+                reason.as_deref(),
+                &target,
+                context,
+            )
+            .await?;
+        }
         let mut actor = actor.clone();
         let mut refreshed = false;
         let mut attempt = 1;
@@ -290,6 +304,42 @@ impl Governor {
                 other => return other,
             }
         }
+    }
+
+    /// Refuses a break-glass request that cannot be one: the operation needs no
+    /// approval (422), the caller is no governance-admin (403 and a DENIED entry), or
+    /// the reason is shorter than [`catalog::BREAK_GLASS_MIN_REASON`] (422). Whether the
+    /// caller's previous break-glass change was reviewed is checked in the transaction.
+    async fn may_break_glass(
+        &self,
+        actor: &Actor,
+        operation: Operation,
+        policy: Option<ApprovalPolicy>,
+        reason: Option<&str>,
+        target: &Target,
+        context: &Context,
+    ) -> Result<(), GovernanceError> {
+        if policy.is_none() {
+            return Err(Rejection::Invalid {
+                field: "breakGlass",
+                message: format!("{operation} needs no approval: there is no glass to break"),
+            }
+            .into());
+        }
+        if !actor.principal().has_any(catalog::BREAK_GLASS) {
+            self.record_denied(actor, operation, target, context).await;
+            return Err(GovernanceError::Forbidden {
+                required: catalog::BREAK_GLASS,
+            });
+        }
+        let length = reason.map_or(0, |r| r.chars().count());
+        if length < catalog::BREAK_GLASS_MIN_REASON {
+            return Err(GovernanceError::Reason(format!(
+                "breaking glass needs a reason of at least {} characters: reviewers read why approval was skipped",
+                catalog::BREAK_GLASS_MIN_REASON
+            )));
+        }
+        Ok(())
     }
 
     /// Resolves `actor`'s subject anew, bypassing this replica's memory of it.

@@ -8,17 +8,18 @@ use serde_json::{Value, json};
 
 use super::answer::{applied_answer, idempotency_record, noop_answer};
 use super::commands::{Ask, ChangeAction, Concluded, Execution, Requester, conclude, request_plan};
-use super::statements::{Performer, read_snapshot, write_plan};
+use super::statements::{Performer, read_snapshot, remember_noop, single_row, write_plan};
 use super::{
     Actor, Answer, ApprovalPolicy, Command, Context, Decision, EntryParts, GovernanceError,
-    Governor, Rejection, Snapshot, Stamp, caller, check_if_match, definition, idempotency_id,
-    replay,
+    Governor, Node, Plan, Rejection, Snapshot, Stamp, caller, check_if_match, definition,
+    idempotency_id, replay,
 };
 use crate::audit::hash::canonical_timestamp;
 use crate::audit::{ActorFacts, AuditEntry, RequestLink};
-use crate::domain::{ChangeRequestId, Operation};
+use crate::domain::{ChangeRequestId, EntityType, Operation, Severity};
 
 const DUE: &str = include_str!("../../cypher/change_requests_due.cypher");
+const UNREVIEWED: &str = include_str!("../../cypher/break_glass_unreviewed.cypher");
 
 /// Most expired requests one sweep ends.
 const SWEEP_BATCH: i64 = 100;
@@ -27,6 +28,12 @@ impl Governor {
     /// Records a `REQUEST_CHANGE`: the command is decided now (a request for something
     /// that would be refused or change nothing is answered at once), and stored with
     /// the versions of what it would change. Answers 202.
+    ///
+    /// Break-glass (`context.break_glass`, checked by the caller): the request is
+    /// written EXECUTED and awaiting review, and the command runs in the same
+    /// transaction as a `critical` change; refused while the actor's previous
+    /// break-glass change is unreviewed (the actor's user node is locked first, so
+    /// two at once cannot both pass).
     pub(super) async fn request_in_transaction(
         &self,
         txn: &mut Txn,
@@ -39,12 +46,21 @@ impl Governor {
         let store = &self.store;
         let idem_id = idempotency_id(actor, context);
         let decider = command.decider();
-        let mut snapshot =
-            read_snapshot(store, txn, &decider.targets(), idem_id.as_deref()).await?;
+        let glass = context.break_glass;
+        // Break-glass locks the actor too: one unreviewed break-glass per actor.
+        let targets = if glass {
+            decider.targets().node(actor.id())
+        } else {
+            decider.targets()
+        };
+        let mut snapshot = read_snapshot(store, txn, &targets, idem_id.as_deref()).await?;
         if let Some(replayed) = replay(store, &snapshot, context)? {
             return Ok((replayed, false));
         }
         check_if_match(&snapshot, context, decider.primary_id())?;
+        if glass {
+            unreviewed(store, txn, actor).await?;
+        }
         snapshot.caller = Some(caller(actor));
         let stamp = self.stamp();
         let operation = command.operation();
@@ -55,35 +71,24 @@ impl Governor {
                     .remember(txn, context, idem_id, answer, &snapshot)
                     .await;
             }
-            Decision::Execute(_) => {
-                return Err(Rejection::Invalid {
-                    field: "operation",
-                    message: format!("{operation} cannot wait for approval"),
-                }
-                .into());
-            }
+            Decision::Execute(_) => return Err(cannot_wait(operation)),
             Decision::Apply(plan) => plan,
         };
         let facts = actor.facts();
+        let executed_stamp = self.stamp_at(stamp.now);
         let ask = Ask {
             id: ChangeRequestId::new(),
             command,
             inner: &inner,
             snapshot: &snapshot,
-            requester: &Requester {
-                id: facts.user_id.clone(),
-                roles: facts.roles.clone(),
-                source: facts.source,
-                auth_method: facts.auth_method.clone(),
-            },
+            requester: &Requester::from(&facts),
             policy,
             policy_version: self.policies.version(),
             evidence: context.evidence.clone(),
             reason: reason.map(str::to_owned),
-            expires_at: stamp
-                .now
-                .checked_add_signed(self.request_ttl)
-                .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC),
+            expires_at: self.expiry(stamp.now),
+            break_glass: glass,
+            executed_entry_id: glass.then(|| executed_stamp.entry_id.to_string()),
         };
         let plan = request_plan(&ask, &stamp).map_err(|e| store.decode(e))?;
         let link = RequestLink {
@@ -91,6 +96,7 @@ impl Governor {
             command_digest: Some(command.digest().map_err(|e| store.decode(e))?),
             approver_ids: None,
             evidence: context.evidence.clone(),
+            break_glass: glass,
         };
         let entry = self
             .entry(
@@ -103,10 +109,23 @@ impl Governor {
                     reason,
                     context,
                     stamp,
-                    link,
+                    link: link.clone(),
                 },
             )
             .await?;
+        if glass {
+            return self
+                .break_glass(
+                    txn,
+                    snapshot,
+                    (plan, entry),
+                    (*inner, executed_stamp),
+                    (context, idem_id),
+                    link,
+                )
+                .await
+                .map(|answer| (answer, true));
+        }
         let mut answer = applied_answer(Operation::RequestChange, &plan, &entry);
         answer.status = 202;
         // The ETag would be the request's, not the entity's the caller addressed.
@@ -145,16 +164,14 @@ impl Governor {
         let store = &self.store;
         let targets = execution.command.decider().targets();
         snapshot.absorb(read_snapshot(store, txn, &targets, None).await?);
-        let executed_stamp = Stamp {
-            now: stamp.now,
-            entry_id: self.stamp().entry_id,
-        };
+        let executed_stamp = self.stamp_at(stamp.now);
         let request = &execution.request;
         let link = RequestLink {
             change_request_id: Some(request.id.clone()),
             command_digest: request.str("commandDigest").map(str::to_owned),
             approver_ids: None,
             evidence: None,
+            break_glass: false,
         };
         let facts = actor.facts();
         let approval_parts = |link: RequestLink| EntryParts {
@@ -210,18 +227,110 @@ impl Governor {
             stamp: executed_stamp,
             link,
         };
-        answer.body["executed"] = self.write_executed(txn, &mut snapshot, ran).await?;
+        answer.body["executed"] = self.write_executed(txn, &mut snapshot, ran).await?.body;
         Ok((answer, true))
     }
 
+    /// A fresh entry id stamped at `now` (a second entry of the same change).
+    fn stamp_at(&self, now: chrono::DateTime<chrono::Utc>) -> Stamp {
+        Stamp {
+            now,
+            entry_id: self.stamp().entry_id,
+        }
+    }
+
+    /// When a request made at `now` lapses.
+    fn expiry(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        now.checked_add_signed(self.request_ttl)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+    }
+
+    /// The rest of a break-glass change, after its request (EXECUTED, unreviewed) was
+    /// planned and its entry made: writes the request, then runs the command at once
+    /// as a `critical` change executing that request. Answers as the command would,
+    /// naming the request.
+    async fn break_glass(
+        &self,
+        txn: &mut Txn,
+        mut snapshot: Snapshot,
+        (plan, entry): (Plan, AuditEntry),
+        (mut executed, executed_stamp): (Plan, Stamp),
+        (context, idem_id): (&Context, Option<String>),
+        link: RequestLink,
+    ) -> Result<Answer, GovernanceError> {
+        let store = &self.store;
+        let facts_actor = Performer {
+            params: json!({"id": entry.user_id, "subject": null}),
+            executes: None,
+            approvers: &[],
+        };
+        write_plan(
+            store,
+            txn,
+            &plan,
+            &entry,
+            &facts_actor,
+            &snapshot,
+            Value::Null,
+        )
+        .await?;
+        let hash = entry_hash(store, &entry)?;
+        for id in std::iter::once(&plan.primary)
+            .chain(&plan.related)
+            .map(|e| e.id.as_str())
+        {
+            snapshot.set_head(id, &hash);
+        }
+        let request = plan
+            .effects
+            .creates
+            .first()
+            .map(|c| Node {
+                id: plan.primary.id.clone(),
+                entity_type: EntityType::ChangeRequest,
+                props: c.props.clone(),
+            })
+            .ok_or_else(|| store.decode("a break-glass request plan creates its request"))?;
+        if !executed.related.contains(&plan.primary) {
+            executed.related.push(plan.primary.clone());
+        }
+        let execution = Execution {
+            request,
+            approvers: Vec::new(),
+            command: serde_json::from_str(
+                plan.effects.creates[0]
+                    .props
+                    .get("command")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            )
+            .map_err(|e| store.decode(e))?,
+        };
+        let ran = Ran {
+            execution: &execution,
+            plan: &executed,
+            context,
+            stamp: executed_stamp,
+            link,
+        };
+        let mut answer = self.write_executed(txn, &mut snapshot, ran).await?;
+        answer.body["changeRequestId"] = json!(plan.primary.id);
+        answer.body["breakGlass"] = json!(true);
+        if let Some(record) = idempotency_record(context, idem_id, &answer) {
+            remember_noop(store, txn, record, &snapshot).await?;
+        }
+        Ok(answer)
+    }
+
     /// Writes the change an approved request runs, as its requester's, naming the
-    /// request and its approvers; returns its answer body.
+    /// request and its approvers (a break-glass change: none, and `critical`); returns
+    /// its answer.
     async fn write_executed(
         &self,
         txn: &mut Txn,
         snapshot: &mut Snapshot,
         ran: Ran<'_>,
-    ) -> Result<Value, GovernanceError> {
+    ) -> Result<Answer, GovernanceError> {
         let Ran {
             execution,
             plan: executed,
@@ -238,20 +347,26 @@ impl Governor {
             auth_method: requester.auth_method,
         };
         let operation = execution.command.operation();
+        let break_glass = request.get("breakGlass") == json!(true);
+        let mut kind = definition(operation).facts();
+        if break_glass {
+            kind.severity = Severity::Critical;
+        }
         let executed_entry = self
             .entry(
                 txn,
                 snapshot,
                 executed,
                 EntryParts {
-                    kind: definition(operation).facts(),
+                    kind,
                     actor: &requester_facts,
                     reason: request.str("reason"),
                     context,
                     stamp: executed_stamp,
                     link: RequestLink {
-                        approver_ids: Some(execution.approvers.clone()),
+                        approver_ids: (!break_glass).then(|| execution.approvers.clone()),
                         evidence: request.str("evidence").map(str::to_owned),
+                        break_glass,
                         ..link
                     },
                 },
@@ -272,7 +387,7 @@ impl Governor {
             Value::Null,
         )
         .await?;
-        Ok(applied_answer(operation, executed, &executed_entry).body)
+        Ok(applied_answer(operation, executed, &executed_entry))
     }
 
     /// Ends every PENDING change request past its time (up to a batch), each with its
@@ -346,4 +461,36 @@ struct Ran<'a> {
 fn entry_hash(store: &crate::store::Store, entry: &AuditEntry) -> Result<String, GovernanceError> {
     let params = entry.to_params().map_err(|e| store.decode(e))?;
     Ok(params["hash"].as_str().unwrap_or_default().to_owned())
+}
+
+/// A change-request action cannot itself wait for approval.
+fn cannot_wait(operation: Operation) -> GovernanceError {
+    Rejection::Invalid {
+        field: "operation",
+        message: format!("{operation} cannot wait for approval"),
+    }
+    .into()
+}
+
+/// Refuses a break-glass change while the actor's previous one awaits review.
+async fn unreviewed(
+    store: &crate::store::Store,
+    txn: &mut Txn,
+    actor: &Actor,
+) -> Result<(), GovernanceError> {
+    let mut rows = txn
+        .execute(query(UNREVIEWED).param("requester", actor.id().to_string()))
+        .await
+        .map_err(|e| store.error(e))?;
+    if let Some(row) = single_row(store, txn, &mut rows).await? {
+        let id: String = row.get("id").map_err(|e| store.decode(e))?;
+        return Err(Rejection::Forbidden {
+            message: format!(
+                "your break-glass change (change request {id}) has not been reviewed yet: \
+                 an approver or a superuser reviews it before you may break glass again"
+            ),
+        }
+        .into());
+    }
+    Ok(())
 }

@@ -56,6 +56,10 @@ pub fn governed_fields(entity_type: EntityType) -> &'static [&'static str] {
             "expiresAt",
             "evidence",
             "failure",
+            "breakGlass",
+            "reviewState",
+            "reviewedBy",
+            "reviewedAt",
         ],
         EntityType::Version => &[],
     }

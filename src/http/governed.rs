@@ -128,6 +128,7 @@ pub async fn serve_governed(
     let parsed = (route.parse)(&params, governed.json_body()?).map_err(invalid)?;
     governed.context.reason = parsed.reason;
     governed.context.evidence = parsed.evidence;
+    governed.context.break_glass = parsed.break_glass;
     execute(&state, &governed, &parsed.command).await
 }
 

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::problem::{PROBLEM_JSON, error_chain, problem_type};
 use super::{Access, AppState, MediaType, RouteDoc, schemas};
@@ -104,6 +104,8 @@ struct Sealing {
     pending_ms: Option<i64>,
     witness_error: Option<String>,
     witness_error_ms: Option<i64>,
+    unreviewed: i64,
+    unreviewed_since: Option<String>,
 }
 
 impl Sealing {
@@ -114,9 +116,14 @@ impl Sealing {
             pending_ms: row.get("pendingMs").unwrap_or(None),
             witness_error: row.get("witnessError").unwrap_or(None),
             witness_error_ms: row.get("witnessErrorMs").unwrap_or(None),
+            unreviewed: row.get("unreviewed").unwrap_or(0),
+            unreviewed_since: row.get("unreviewedSince").unwrap_or(None),
         }
     }
 }
+
+/// An unreviewed break-glass change older than this makes `/status` degraded.
+const BREAK_GLASS_REVIEW_HOURS: i64 = 24;
 
 /// A checkpoint pending its witness for longer than this makes `/status` degraded (a
 /// healthy append takes milliseconds; a round retries it every interval).
@@ -124,8 +131,9 @@ const WITNESS_WAIT_MS: i64 = 5_000;
 
 /// `blocked` when Neo4j does not answer (governed changes fail closed); `degraded`
 /// when entries are not being sealed (no signing key), sealing lags past the bound,
-/// there is no external witness, or checkpoints are not reaching it (with the age of
-/// the oldest one waiting); `healthy` otherwise. Always 200: the body is the verdict.
+/// there is no external witness, checkpoints are not reaching it (with the age of the
+/// oldest one waiting), or a break-glass change has waited more than 24 h for its
+/// review; `healthy` otherwise. Always 200: the body is the verdict.
 async fn get_status(State(state): State<AppState>) -> axum::Json<serde_json::Value> {
     let store = &state.store;
     let read = tokio::time::timeout(state.settings.readiness_timeout(), async {
@@ -136,13 +144,31 @@ async fn get_status(State(state): State<AppState>) -> axum::Json<serde_json::Val
     let bound_ms = i64::try_from(state.settings.unsealed_lag_bound_secs.saturating_mul(1000))
         .unwrap_or(i64::MAX);
     let mut reasons = Vec::new();
-    let (neo4j, sealing, witness) = match read {
+    let (neo4j, sealing, witness, break_glass) = match read {
         Ok(Ok(Some(s))) => {
             let sealing = json!({ "queued": s.queued, "oldestUnsealedMs": s.oldest_ms });
             let witness = json!({
                 "configured": state.settings.checkpoint_sink.is_some(),
                 "oldestUnwitnessedMs": s.pending_ms,
                 "error": s.witness_error,
+            });
+            let since = s
+                .unreviewed_since
+                .as_deref()
+                .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok());
+            if let Some(since) = since.filter(|at| {
+                chrono::Utc::now().signed_duration_since(at)
+                    > chrono::Duration::hours(BREAK_GLASS_REVIEW_HOURS)
+            }) {
+                reasons.push(format!(
+                    "{} break-glass change(s) await review; the oldest ran at {} (more than {BREAK_GLASS_REVIEW_HOURS} h ago)",
+                    s.unreviewed,
+                    since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ));
+            }
+            let break_glass = json!({
+                "unreviewed": s.unreviewed,
+                "oldestUnreviewedAt": s.unreviewed_since,
             });
             if state.checkpoint_keys.is_empty() {
                 reasons.push(
@@ -172,22 +198,20 @@ async fn get_status(State(state): State<AppState>) -> axum::Json<serde_json::Val
                     ));
                 }
             }
-            ("ok".to_owned(), sealing, witness)
+            ("ok".to_owned(), sealing, witness, break_glass)
         }
-        Ok(Ok(None)) => (
-            "ok".to_owned(),
-            serde_json::Value::Null,
-            serde_json::Value::Null,
-        ),
+        Ok(Ok(None)) => ("ok".to_owned(), Value::Null, Value::Null, Value::Null),
         Ok(Err(e)) => (
             format!("unavailable: {}", error_chain(&e)),
-            serde_json::Value::Null,
-            serde_json::Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
         ),
         Err(_) => (
             "no answer in time".to_owned(),
-            serde_json::Value::Null,
-            serde_json::Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
         ),
     };
     let status = if neo4j != "ok" {
@@ -205,6 +229,7 @@ async fn get_status(State(state): State<AppState>) -> axum::Json<serde_json::Val
             "neo4j": neo4j,
             "sealing": sealing,
             "witness": witness,
+            "breakGlass": break_glass,
             "signingKeys": state.checkpoint_keys.len()
         },
     }))

@@ -388,6 +388,10 @@ pub fn change_request() -> Value {
             "reason": {"type": "string"},
             "failure": {"type": "string"},
             "executedEntryId": {"type": "string"},
+            "breakGlass": {"type": "boolean", "description": "ran at once without its approvals"},
+            "reviewState": {"enum": ["UNREVIEWED", "REVIEWED"]},
+            "reviewedBy": {"type": "string"},
+            "reviewedAt": {"type": "string", "format": "date-time"},
             "version": {"type": "integer"},
             "transitions": {"type": "array", "items": {"type": "object"}}
         }

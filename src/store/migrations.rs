@@ -94,6 +94,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         "0011_change_requests.cypher",
         include_str!("../../cypher/schema/0011_change_requests.cypher"),
     ),
+    (
+        "0012_break_glass_review.cypher",
+        include_str!("../../cypher/schema/0012_break_glass_review.cypher"),
+    ),
 ];
 
 const MIGRATIONS_APPLIED: &str = include_str!("../../cypher/migrations_applied.cypher");

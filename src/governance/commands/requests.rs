@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Decide, conflict, entity, entity_id, live, props, status_of};
+use crate::audit::ActorFacts;
 use crate::audit::hash::canonical_timestamp;
 use crate::domain::{ChangeRequestId, EntityType, Operation, RequestState, Role, Source};
 use crate::governance::Stamp;
@@ -40,6 +41,17 @@ pub struct Requester {
     pub source: Source,
     /// Authentication method when they asked.
     pub auth_method: String,
+}
+
+impl From<&ActorFacts> for Requester {
+    fn from(facts: &ActorFacts) -> Self {
+        Self {
+            id: facts.user_id.clone(),
+            roles: facts.roles.clone(),
+            source: facts.source,
+            auth_method: facts.auth_method.clone(),
+        }
+    }
 }
 
 /// The last approval of a request: the approval's own plan, and what to run.
@@ -120,7 +132,16 @@ pub struct Ask<'a> {
     pub reason: Option<String>,
     /// When the request lapses.
     pub expires_at: DateTime<Utc>,
+    /// Break-glass: the command runs now, without approvals, and awaits review.
+    pub break_glass: bool,
+    /// The id the executed change's entry will have (break-glass only).
+    pub executed_entry_id: Option<String>,
 }
+
+/// `reviewState` of a break-glass request nobody has reviewed yet.
+pub const REVIEW_PENDING: &str = "UNREVIEWED";
+/// `reviewState` once reviewed.
+pub const REVIEWED: &str = "REVIEWED";
 
 fn strings(node: &Node, key: &str) -> Vec<String> {
     node.get(key)
@@ -171,10 +192,16 @@ pub fn request_plan(ask: &Ask<'_>, stamp: &Stamp) -> Result<Plan, serde_json::Er
         .iter()
         .map(|t| ask.snapshot.node(&t.id).map_or(0, Node::version))
         .collect();
+    let state = if ask.break_glass {
+        RequestState::Executed
+    } else {
+        RequestState::Pending
+    };
+    let glass = |v: Value| if ask.break_glass { v } else { Value::Null };
     let mut builder = PlanBuilder::new(primary, 0)
         .create(props(&[
             ("id", json!(ask.id)),
-            ("state", json!(RequestState::Pending)),
+            ("state", json!(state)),
             ("operation", json!(operation)),
             ("commandDigest", json!(ask.command.digest()?)),
             ("targetIds", json!(ids)),
@@ -182,6 +209,8 @@ pub fn request_plan(ask: &Ask<'_>, stamp: &Stamp) -> Result<Plan, serde_json::Er
             ("approverRole", json!(ask.policy.role)),
             ("expiresAt", json!(canonical_timestamp(ask.expires_at))),
             ("evidence", json!(ask.evidence)),
+            ("breakGlass", glass(json!(true))),
+            ("reviewState", glass(json!(REVIEW_PENDING))),
         ]))
         .bookkeeping("command", json!(command))
         .bookkeeping("targetTypes", json!(types))
@@ -194,7 +223,10 @@ pub fn request_plan(ask: &Ask<'_>, stamp: &Stamp) -> Result<Plan, serde_json::Er
         .bookkeeping("policyVersion", json!(ask.policy_version))
         .bookkeeping("requestedAt", json!(canonical_timestamp(stamp.now)))
         .bookkeeping("reason", json!(ask.reason))
-        .status(None, Some(RequestState::Pending.as_str().to_owned()));
+        .status(None, Some(state.as_str().to_owned()));
+    if ask.break_glass {
+        builder = builder.bookkeeping("executedEntryId", json!(ask.executed_entry_id));
+    }
     for target in targets {
         builder = builder.related(target);
     }
@@ -224,6 +256,9 @@ impl Decide for ChangeAction {
         let expired = request
             .str("expiresAt")
             .is_some_and(|at| at <= canonical_timestamp(stamp.now).as_str());
+        if operation == Operation::ReviewBreakGlass {
+            return review(request, s.caller.as_ref(), stamp);
+        }
         if operation == Operation::ExpireChange {
             if !pending || !expired {
                 return Ok(
@@ -276,6 +311,42 @@ impl Decide for ChangeAction {
             }),
         }
     }
+}
+
+/// `REVIEW_BREAK_GLASS`: someone other than its actor records that they looked at a
+/// break-glass change; its actor may break glass again.
+fn review(request: &Node, caller: Option<&Caller>, stamp: &Stamp) -> Result<Decision, Rejection> {
+    if request.get("breakGlass") != json!(true) {
+        return Err(conflict(
+            "breakGlass",
+            "only a break-glass change is reviewed; this request went through approval",
+        ));
+    }
+    if request.str("reviewState") != Some(REVIEW_PENDING) {
+        return Err(conflict(
+            "reviewState",
+            format!(
+                "the break-glass change was already reviewed at {}",
+                request.str("reviewedAt").unwrap_or_default()
+            ),
+        ));
+    }
+    let caller = caller.ok_or_else(|| Rejection::Forbidden {
+        message: "reviewing needs a caller".into(),
+    })?;
+    if request.str("requesterId") == Some(caller.id.as_str()) {
+        return Err(Rejection::Forbidden {
+            message: "the actor of a break-glass change cannot review it".into(),
+        });
+    }
+    let mut builder = PlanBuilder::new(entity(request), request.version())
+        .set(request, "reviewState", json!(REVIEWED))
+        .set(request, "reviewedBy", json!(caller.id))
+        .set_quietly(request, "reviewedAt", json!(canonical_timestamp(stamp.now)));
+    for target in targets_of(request) {
+        builder = builder.related(target);
+    }
+    Ok(builder.build(""))
 }
 
 /// Whether `caller` may approve or reject `request`: not its requester, and holding
