@@ -59,7 +59,6 @@ pub fn governed_fields(entity_type: EntityType) -> &'static [&'static str] {
             "breakGlass",
             "reviewState",
             "reviewedBy",
-            "reviewedAt",
         ],
         EntityType::Version => &[],
     }
