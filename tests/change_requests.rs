@@ -24,6 +24,8 @@ async fn app_with_defaults(ttl_secs: u64) -> TestApp {
     let mut settings = test_settings(&neo4j_uri());
     settings.approval_policies = std::collections::BTreeMap::new();
     settings.change_request_ttl_secs = ttl_secs;
+    // Signs lineage packets (and seals entries, as production does).
+    settings.checkpoint_key_file = Some(common::keys_dir().join("ed25519-private.pem"));
     TestApp::spawn_with(settings).await
 }
 
@@ -267,6 +269,46 @@ async fn a_dual_approval_runs_the_exact_command_when_someone_else_approves() {
         )
         .await;
     assert_eq!(edges, vec![json!([[approver_id], [cr]])]);
+
+    // The constraint's packet carries the request with its command, requester,
+    // approver and evidence; both offline verifiers check that the command that ran
+    // is the one the request holds, and say VALID.
+    let packet = app
+        .send(
+            "GET",
+            &format!("/v1/exports/entities/VersionConstraint/{c}"),
+            &su,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(packet.status, 200, "{}", packet.body);
+    let payload = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        packet.body["payload"].as_str().unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let statement: Value = serde_json::from_slice(&payload).unwrap_or_else(|e| panic!("{e}"));
+    let carried = &statement["predicate"]["requests"];
+    assert_eq!(carried.as_array().map(Vec::len), Some(1), "{carried}");
+    assert_eq!(carried[0]["id"], json!(cr), "{carried}");
+    assert_eq!(carried[0]["requesterId"], json!(admin_id), "{carried}");
+    assert_eq!(carried[0]["approverIds"], json!([approver_id]), "{carried}");
+    assert_eq!(
+        carried[0]["evidence"][0]["digest"], EVIDENCE_DIGEST,
+        "{carried}"
+    );
+    assert_eq!(
+        carried[0]["command"]["operation"], "DELETE_CONSTRAINT",
+        "{carried}"
+    );
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("constraint.dsse.json");
+    std::fs::write(&file, packet.body.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    for (name, code, output) in common::verify_packet_both(&file) {
+        assert_eq!(code, 0, "{name}: {output}");
+        assert!(output.starts_with("VALID"), "{name}: {output}");
+    }
 
     // Every transition is on the request's chain and on the constraint's.
     let done = request(&app, &su, &cr).await;
@@ -587,6 +629,24 @@ async fn break_glass_runs_at_once_as_critical_and_waits_for_review() {
         "{}",
         status.body
     );
+
+    // Its packet carries the break-glass request; both verifiers say VALID.
+    let packet = app
+        .send(
+            "GET",
+            &format!("/v1/exports/entities/VersionConstraint/{first}"),
+            &su,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(packet.status, 200, "{}", packet.body);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("glass.dsse.json");
+    std::fs::write(&file, packet.body.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    for (name, code, output) in common::verify_packet_both(&file) {
+        assert_eq!(code, 0, "{name}: {output}");
+    }
 
     // Unreviewed for more than 24 hours, it makes /status degraded (the request's
     // time is moved back here; nothing else reads it).

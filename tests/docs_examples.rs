@@ -32,9 +32,12 @@ async fn every_curl_example_in_the_api_docs_works() {
     let mut settings = test_settings(&common::neo4j_uri());
     settings.checkpoint_key_file = Some(keys_dir().join("ed25519-private.pem"));
     settings.checkpoint_interval_ms = 0;
+    // The default approval policies, as `dev/run` serves them.
+    settings.approval_policies = std::collections::BTreeMap::new();
     let app = TestApp::spawn_with(settings).await;
     let (_, admin) = token_for(&["governance-admin"]);
     let (_, superuser) = token_for(&["superuser"]);
+    let (_, approver) = token_for(&["approver"]);
     let markdown = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/api.md"))
         .unwrap_or_else(|e| panic!("docs/api.md: {e}"));
     let script = shell_blocks(&markdown);
@@ -50,6 +53,7 @@ async fn every_curl_example_in_the_api_docs_works() {
             .env("BASE", base)
             .env("ADMIN_TOKEN", admin)
             .env("SUPERUSER_TOKEN", superuser)
+            .env("APPROVER_TOKEN", approver)
             .env("GOVTRAIL", env!("CARGO_BIN_EXE_govtrail"))
             .env("GOVTRAIL_AUTH_HS256_SECRET", TEST_SECRET)
             .output()

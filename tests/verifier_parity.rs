@@ -118,6 +118,34 @@ fn set_timestamp(s: &mut Value, text: &str) {
     s["predicate"]["history"][1]["entry"]["timestamp"] = json!(text);
 }
 
+const REQUEST_ID: &str = "0193a3c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d";
+
+fn retire() -> Value {
+    json!({"operation": "RETIRE_TECHNOLOGY", "input": {"id": "0193a3c4-0000-7000-8000-000000000001"}})
+}
+
+/// A change request as a packet carries it, holding `command` with its true digest.
+fn request(command: &Value) -> Value {
+    let digest = govtrail::export::packet::jcs_digest(command).unwrap_or_else(|e| panic!("{e}"));
+    json!({
+        "id": REQUEST_ID, "operation": "RETIRE_TECHNOLOGY", "state": "EXECUTED",
+        "command": command, "commandDigest": format!("sha256:{digest}"),
+        "requesterId": "u-requester", "approverIds": ["u-approver"],
+        "policyVersion": "govtrail-rules/2026-12.1", "evidence": null, "breakGlass": false
+    })
+}
+
+fn add_requests(s: &mut Value, requests: Vec<Value>) {
+    s["predicate"]["requests"] = Value::Array(requests);
+}
+
+/// The last (unsealed) entry, made to execute the request `REQUEST_ID`.
+fn executing(s: &mut Value) -> &mut Value {
+    let entry = &mut history(s)[4]["entry"];
+    entry["changeRequestId"] = json!(REQUEST_ID);
+    entry
+}
+
 const NOT_CANONICAL_TIMESTAMP: &str = "its timestamp is not in the one canonical form (YYYY-MM-DDTHH:MM:SS.ffffffZ), so its hash cannot be recomputed: the entry was modified";
 const NOT_CANONICAL_SEALED_AT: &str = "checkpoint 191: its sealedAt is not in the one canonical form (YYYY-MM-DDTHH:MM:SS.ffffffZ): the checkpoint was modified";
 const NOT_CANONICAL_EXPORTED_AT: &str =
@@ -139,6 +167,132 @@ fn variants() -> Vec<Variant> {
                 let v: Value = serde_json::from_slice(b).unwrap_or_else(|e| panic!("{e}"));
                 serde_json::to_vec_pretty(&v).unwrap_or_default()
             }),
+        ),
+        sound(
+            "a change request that no entry executes",
+            St(|s| add_requests(s, vec![request(&retire())]), Key),
+        ),
+        sound(
+            "an empty list of change requests",
+            St(|s| add_requests(s, vec![]), Key),
+        ),
+        // Change requests.
+        tampered(
+            "a change request whose command was changed",
+            St(
+                |s| {
+                    let mut r = request(&retire());
+                    r["command"]["input"]["id"] = json!("another technology");
+                    add_requests(s, vec![r]);
+                },
+                Key,
+            ),
+            "its command does not hash to its commandDigest sha256:",
+        ),
+        tampered(
+            "a change request whose command runs another operation",
+            St(
+                |s| {
+                    add_requests(
+                        s,
+                        vec![request(&json!({"operation": "DENY_LICENSE", "input": {}}))],
+                    );
+                },
+                Key,
+            ),
+            "its command is not a RETIRE_TECHNOLOGY command: the request was changed",
+        ),
+        tampered(
+            "a change request twice",
+            St(
+                |s| add_requests(s, vec![request(&retire()), request(&retire())]),
+                Key,
+            ),
+            "appears twice",
+        ),
+        tampered(
+            "an unknown field in a change request",
+            St(
+                |s| {
+                    let mut r = request(&retire());
+                    r["note"] = json!("trust me");
+                    add_requests(s, vec![r]);
+                },
+                Key,
+            ),
+            "unknown field `note`",
+        ),
+        tampered(
+            "a change request without its command digest",
+            St(
+                |s| {
+                    let mut r = request(&retire());
+                    remove(&mut r, "commandDigest");
+                    add_requests(s, vec![r]);
+                },
+                Key,
+            ),
+            "missing field `commandDigest`",
+        ),
+        tampered(
+            "change requests that are not a list",
+            St(
+                |s| s["predicate"]["requests"] = json!({"id": REQUEST_ID}),
+                Key,
+            ),
+            "invalid type: map, expected a sequence",
+        ),
+        tampered(
+            "an entry executing a change request the packet does not carry",
+            St(
+                |s| {
+                    executing(s);
+                },
+                Key,
+            ),
+            "which the packet does not carry",
+        ),
+        tampered(
+            "an entry that ran another command than its request holds",
+            St(
+                |s| {
+                    add_requests(s, vec![request(&retire())]);
+                    let entry = executing(s);
+                    entry["commandDigest"] = json!(format!("sha256:{}", "0".repeat(64)));
+                    entry["approverIds"] = json!(["u-approver"]);
+                },
+                Key,
+            ),
+            "is not the one the request holds",
+        ),
+        tampered(
+            "an entry naming other approvers than its request",
+            St(
+                |s| {
+                    let r = request(&retire());
+                    let digest = r["commandDigest"].clone();
+                    add_requests(s, vec![r]);
+                    let entry = executing(s);
+                    entry["commandDigest"] = digest;
+                    entry["approverIds"] = json!(["u-someone-else"]);
+                },
+                Key,
+            ),
+            "name different approvers (u-someone-else / u-approver)",
+        ),
+        tampered(
+            "a break-glass request whose entry does not say so",
+            St(
+                |s| {
+                    let mut r = request(&retire());
+                    r["breakGlass"] = json!(true);
+                    r["approverIds"] = json!([]);
+                    add_requests(s, vec![r]);
+                    executing(s);
+                },
+                Key,
+            ),
+            "disagree on whether it broke glass",
         ),
         // The file itself.
         tampered(

@@ -928,6 +928,20 @@ class _Option(_Type):
         return self.inner.read(r)
 
 
+class _Default(_Type):
+    """A field with #[serde(default)]: absent reads as `factory()`."""
+
+    def __init__(self, inner, factory):
+        self.inner = inner
+        self.factory = factory
+
+    def missing(self, name):
+        return self.factory()
+
+    def read(self, r):
+        return self.inner.read(r)
+
+
 class _Seq(_Type):
     expecting = "a sequence"
 
@@ -1105,6 +1119,23 @@ HISTORY_ITEM = _Struct(
     deny_unknown=True,
 )
 
+PACKET_REQUEST = _Struct(
+    "PacketRequest",
+    [
+        ("id", STRING),
+        ("operation", STRING),
+        ("state", STRING),
+        ("command", VALUE),
+        ("commandDigest", STRING),
+        ("requesterId", STRING),
+        ("approverIds", _Seq(STRING)),
+        ("policyVersion", STRING),
+        ("evidence", VALUE),
+        ("breakGlass", BOOL),
+    ],
+    deny_unknown=True,
+)
+
 STATEMENT = _Struct(
     "Statement",
     [
@@ -1159,6 +1190,7 @@ STATEMENT = _Struct(
                     ("checkpoints", _Seq(VALUE)),
                     ("lineage", VALUE),
                     ("inForce", VALUE),
+                    ("requests", _Default(_Seq(PACKET_REQUEST), list)),
                 ],
                 deny_unknown=True,
             ),
@@ -1633,6 +1665,81 @@ def _check_statement(statement, key, verdict):
     hashes = _check_entries(packet, verdict)
     _check_chain(packet, verdict)
     _check_seals(packet, hashes, key, verdict)
+    _check_requests(packet, verdict)
+
+
+# Entries that act on a change request without being the change it runs.
+_CHANGE_CONTROL = {
+    "REQUEST_CHANGE",
+    "APPROVE_CHANGE",
+    "REJECT_CHANGE",
+    "WITHDRAW_CHANGE",
+    "EXPIRE_CHANGE",
+    "REVIEW_BREAK_GLASS",
+}
+
+
+def _check_requests(packet, verdict):
+    """Each change request's command hashes to its digest and is of its operation;
+    each entry that executes a request ran that command (same digest and operation)
+    with the approvers the request names (none for break-glass)."""
+    by_id = {}
+    for r in packet["requests"]:
+        if r["id"] in by_id:
+            verdict.problem(f"change request {r['id']} appears twice")
+        by_id[r["id"]] = r
+        if "sha256:" + jcs_digest(r["command"]) != r["commandDigest"]:
+            verdict.problem(
+                f"change request {r['id']}: its command does not hash to its "
+                f"commandDigest {r['commandDigest']}: the command was changed"
+            )
+        if _field(r["command"], "operation") != r["operation"]:
+            verdict.problem(
+                f"change request {r['id']}: its command is not a {r['operation']} "
+                "command: the request was changed"
+            )
+    for i, item in enumerate(packet["history"]):
+        e = item["entry"]
+
+        def text(k):
+            v = e.get(k)
+            return v if isinstance(v, str) else None
+
+        request_id, operation = text("changeRequestId"), text("operation")
+        if request_id is None or operation is None or operation in _CHANGE_CONTROL:
+            continue
+        eid = _entry_id(e, i)
+        r = by_id.get(request_id)
+        if r is None:
+            verdict.problem(
+                f"entry {eid} executes change request {request_id}, which the packet "
+                "does not carry"
+            )
+            continue
+        ran = text("commandDigest")
+        ran = "none" if ran is None else ran
+        if ran != r["commandDigest"]:
+            verdict.problem(
+                f"entry {eid} executes change request {request_id}, but the command "
+                f"that ran ({ran}) is not the one the request holds ({r['commandDigest']})"
+            )
+        if operation != r["operation"]:
+            verdict.problem(
+                f"entry {eid} ran {operation}, but change request {request_id} holds "
+                f"{r['operation']}"
+            )
+        if (e.get("breakGlass") is True) != r["breakGlass"]:
+            verdict.problem(
+                f"entry {eid} and change request {request_id} disagree on whether it "
+                "broke glass"
+            )
+        named = sorted(_strings(e.get("approverIds")))
+        approved = sorted(r["approverIds"])
+        if named != approved:
+            verdict.problem(
+                f"entry {eid} and change request {request_id} name different approvers "
+                f"({', '.join(named)} / {', '.join(approved)})"
+            )
 
 
 def _check_entries(packet, verdict):

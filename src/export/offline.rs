@@ -178,6 +178,90 @@ fn check_statement(statement: &Statement, key: &VerifyingKey, verdict: &mut Verd
     let hashes = check_entries(packet, verdict);
     check_chain(packet, verdict);
     check_seals(packet, &hashes, key, verdict);
+    check_requests(packet, verdict);
+}
+
+/// Entries that act on a change request without being the change it runs.
+const CHANGE_CONTROL: [&str; 6] = [
+    "REQUEST_CHANGE",
+    "APPROVE_CHANGE",
+    "REJECT_CHANGE",
+    "WITHDRAW_CHANGE",
+    "EXPIRE_CHANGE",
+    "REVIEW_BREAK_GLASS",
+];
+
+/// Each change request's command hashes to its digest and is of its operation; each
+/// entry that executes a request ran that command (same digest and operation) with
+/// the approvers the request names (none for break-glass).
+fn check_requests(packet: &super::packet::Packet, verdict: &mut Verdict) {
+    let mut by_id = BTreeMap::new();
+    for r in &packet.requests {
+        if by_id.insert(r.id.as_str(), r).is_some() {
+            verdict.problem(format!("change request {} appears twice", r.id));
+        }
+        let digest = jcs_digest(&r.command).map(|d| format!("sha256:{d}"));
+        if digest.ok().as_deref() != Some(r.command_digest.as_str()) {
+            verdict.problem(format!(
+                "change request {}: its command does not hash to its commandDigest {}: the command was changed",
+                r.id, r.command_digest
+            ));
+        }
+        if r.command.get("operation").and_then(Value::as_str) != Some(r.operation.as_str()) {
+            verdict.problem(format!(
+                "change request {}: its command is not a {} command: the request was changed",
+                r.id, r.operation
+            ));
+        }
+    }
+    for (i, item) in packet.history.iter().enumerate() {
+        let e = &item.entry;
+        let text = |k: &str| e.get(k).and_then(Value::as_str);
+        let (Some(request_id), Some(operation)) = (text("changeRequestId"), text("operation"))
+        else {
+            continue;
+        };
+        if CHANGE_CONTROL.contains(&operation) {
+            continue;
+        }
+        let id = entry_id(e, i);
+        let Some(r) = by_id.get(request_id) else {
+            verdict.problem(format!(
+                "entry {id} executes change request {request_id}, which the packet does not carry"
+            ));
+            continue;
+        };
+        let ran = text("commandDigest").unwrap_or("none");
+        if ran != r.command_digest {
+            verdict.problem(format!(
+                "entry {id} executes change request {request_id}, but the command that ran ({ran}) is not the one the request holds ({})",
+                r.command_digest
+            ));
+        }
+        if operation != r.operation {
+            verdict.problem(format!(
+                "entry {id} ran {operation}, but change request {request_id} holds {}",
+                r.operation
+            ));
+        }
+        let glass = e.get("breakGlass").and_then(Value::as_bool) == Some(true);
+        if glass != r.break_glass {
+            verdict.problem(format!(
+                "entry {id} and change request {request_id} disagree on whether it broke glass"
+            ));
+        }
+        let mut named = strings(e.get("approverIds"));
+        named.sort();
+        let mut approved = r.approver_ids.clone();
+        approved.sort();
+        if named != approved {
+            verdict.problem(format!(
+                "entry {id} and change request {request_id} name different approvers ({} / {})",
+                named.join(", "),
+                approved.join(", ")
+            ));
+        }
+    }
 }
 
 /// Recomputes every entry's hash; returns the recomputed hash per position.
@@ -604,6 +688,7 @@ mod tests {
                 exported_at: "2026-11-25T10:00:05.000000Z".into(),
                 export_entry_id: "x".into(),
                 signer_key_id: key.key_id().into(),
+                requests: Vec::new(),
                 history,
                 checkpoints: vec![checkpoint],
                 lineage: json!({"nodes": [], "edges": []}),

@@ -24,6 +24,7 @@ use crate::store::{Store, StoreError};
 const PACKET_ENTRIES: &str = include_str!("../../cypher/packet_entries.cypher");
 const PACKET_CHECKPOINTS: &str = include_str!("../../cypher/packet_checkpoints.cypher");
 const IN_FORCE: &str = include_str!("../../cypher/packet_in_force.cypher");
+const PACKET_REQUESTS: &str = include_str!("../../cypher/packet_requests.cypher");
 
 /// The in-toto Statement type.
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
@@ -86,6 +87,39 @@ pub struct Packet {
     pub lineage: Value,
     /// Constraints and license decisions in force at export time.
     pub in_force: Value,
+    /// The change requests the history names (`changeRequestId`), by id: each with the
+    /// exact command it holds, so a verifier can check that the command hashes to the
+    /// digest the executed entry records, and that the entry ran that operation with
+    /// those approvers. Absent from packets exported before change requests existed.
+    #[serde(default)]
+    pub requests: Vec<PacketRequest>,
+}
+
+/// A change request as a packet carries it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PacketRequest {
+    /// Request id.
+    pub id: String,
+    /// The operation its command runs.
+    pub operation: String,
+    /// PENDING, EXECUTED, REJECTED, EXPIRED, WITHDRAWN or FAILED.
+    pub state: String,
+    /// The command, `{"input": {...}, "operation": "<CODE>"}`; its RFC 8785 form hashes
+    /// to `commandDigest`.
+    pub command: Value,
+    /// `sha256:` and the hex SHA-256 of the command's RFC 8785 form.
+    pub command_digest: String,
+    /// Who asked (internal user id).
+    pub requester_id: String,
+    /// Who approved (internal user ids, sorted).
+    pub approver_ids: Vec<String>,
+    /// The policy version it was asked under.
+    pub policy_version: String,
+    /// Evidence references `[{kind, uri, digest}]`, or null.
+    pub evidence: Value,
+    /// True when it ran at once, without approvals (break-glass).
+    pub break_glass: bool,
 }
 
 /// The exported entity.
@@ -224,6 +258,7 @@ pub async fn build(
     let checkpoints = read_checkpoints(store, &wanted).await?;
     let lineage = lineage::lineage(store, entity_type, id, LINEAGE_DEPTH).await?;
     let in_force = read_in_force(store, entity_type, id).await?;
+    let requests = read_requests(store, &rows).await?;
 
     let history: Vec<HistoryItem> = rows
         .into_iter()
@@ -282,6 +317,7 @@ pub async fn build(
             checkpoints: checkpoints.into_values().map(|c| c.checkpoint).collect(),
             lineage: serde_json::to_value(&lineage).map_err(|e| store.decode(e))?,
             in_force,
+            requests,
         },
     };
     let payload = serde_json::to_vec(&statement).map_err(|e| store.decode(e))?;
@@ -346,6 +382,57 @@ async fn read_entries(
         })
         .collect();
     Ok(Some((node, entries)))
+}
+
+/// The change requests `rows` name, each once, by id.
+async fn read_requests(store: &Store, rows: &[EntryRow]) -> Result<Vec<PacketRequest>, StoreError> {
+    let ids: BTreeSet<&str> = rows
+        .iter()
+        .filter_map(|r| r.entry.get("changeRequestId").and_then(Value::as_str))
+        .collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut stream = store
+        .graph()
+        .execute_read(query(PACKET_REQUESTS).param("ids", ids.into_iter().collect::<Vec<_>>()))
+        .await
+        .map_err(|e| store.error(e))?;
+    let mut out = Vec::new();
+    while let Some(row) = stream.next().await.map_err(|e| store.error(e))? {
+        let r: Map<String, Value> = row.get("request").map_err(|e| store.decode(e))?;
+        let text = |k: &str| {
+            r.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let json_text = |k: &str| {
+            r.get(k)
+                .and_then(Value::as_str)
+                .and_then(|t| serde_json::from_str(t).ok())
+                .unwrap_or(Value::Null)
+        };
+        out.push(PacketRequest {
+            id: text("id"),
+            operation: text("operation"),
+            state: text("state"),
+            command: json_text("command"),
+            command_digest: text("commandDigest"),
+            requester_id: text("requesterId"),
+            approver_ids: r
+                .get("approverIds")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            policy_version: text("policyVersion"),
+            evidence: json_text("evidence"),
+            break_glass: r.get("breakGlass").and_then(Value::as_bool) == Some(true),
+        });
+    }
+    Ok(out)
 }
 
 /// A checkpoint as a packet carries it, with the proofs of the leaves it was asked for.
