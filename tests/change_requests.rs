@@ -727,3 +727,193 @@ async fn break_glass_runs_at_once_as_critical_and_waits_for_review() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_team_rolled_back_to_its_third_entry_has_that_state_again() {
+    let app = app_with_defaults(72 * 3600).await;
+    let (_, admin) = app.caller(&["governance-admin"]).await;
+    let (_, approver) = app.caller(&["approver"]).await;
+    let (_, su) = app.caller(&["superuser"]).await;
+    let mut users = Vec::new();
+    for _ in 0..4 {
+        users.push(app.fresh_user().await);
+    }
+    let (ann, bob, cat, dan) = (&users[0], &users[1], &users[2], &users[3]);
+    let created = app
+        .send(
+            "POST",
+            "/v1/teams",
+            &admin,
+            Some(json!({"name": common::unique("rollback"), "responsibilityAreas": ["runtime"]})),
+            &[],
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let team = id(&created);
+    let mut entries = vec![created.body["auditLogId"].clone()];
+    let areas = |list: &[&str]| Some(json!({"responsibilityAreas": list}));
+    let member = |user: &str| format!("/v1/teams/{team}/members/{user}");
+    let steps: Vec<(&str, String, Option<Value>)> = vec![
+        (
+            "PUT",
+            format!("/v1/teams/{team}/responsibility-areas"),
+            areas(&["runtime", "observability"]),
+        ),
+        ("PUT", member(ann), None),
+        ("PUT", member(bob), None),
+        (
+            "PUT",
+            format!("/v1/teams/{team}/responsibility-areas"),
+            areas(&["observability"]),
+        ),
+        (
+            "DELETE",
+            member(ann),
+            Some(json!({"reason": "moved teams"})),
+        ),
+        ("PUT", member(cat), None),
+        (
+            "PUT",
+            format!("/v1/teams/{team}/responsibility-areas"),
+            areas(&["billing"]),
+        ),
+        ("PUT", member(dan), None),
+        (
+            "DELETE",
+            member(bob),
+            Some(json!({"reason": "moved teams"})),
+        ),
+    ];
+    let state = async || {
+        let s = app
+            .send(
+                "GET",
+                &format!("/v1/entities/Team/{team}/state"),
+                &su,
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(s.status, 200, "{}", s.body);
+        assert_eq!(s.body["consistent"], true, "{}", s.body);
+        s.body["live"].clone()
+    };
+    let mut third = Value::Null;
+    for (method, path, body) in steps {
+        let r = app.send(method, &path, &admin, body, &[]).await;
+        assert!(
+            r.status == 200 || r.status == 201,
+            "{method} {path}: {}",
+            r.body
+        );
+        entries.push(r.body["auditLogId"].clone());
+        if entries.len() == 3 {
+            third = state().await;
+        }
+    }
+    assert_eq!(entries.len(), 10);
+    assert_eq!(third["members"], json!([ann]), "{third}");
+
+    // Rolling back needs a second person: the request holds the state to restore.
+    let asked = app
+        .send(
+            "POST",
+            &format!("/v1/entities/Team/{team}/rollback"),
+            &admin,
+            Some(json!({"toEntryId": entries[2], "reason": "the reorg was reverted"})),
+            &[],
+        )
+        .await;
+    assert_eq!(asked.status, 202, "{}", asked.body);
+    let cr = id(&asked);
+    let held = request(&app, &su, &cr).await;
+    assert_eq!(held["operation"], "ROLLBACK", "{held}");
+    assert_eq!(
+        held["command"]["input"]["resolved"]["toEntryId"], entries[2],
+        "{held}"
+    );
+    let approval = act(&app, &approver, &cr, "approve").await;
+    assert_eq!(approval.status, 200, "{}", approval.body);
+    assert_eq!(
+        approval.body["executed"]["operation"], "ROLLBACK",
+        "{}",
+        approval.body
+    );
+    let executed = approval.body["executed"]["auditLogId"].clone();
+
+    // The team is as it was after its third entry; every replay agrees with the graph.
+    assert_eq!(state().await, third);
+    for user in &users {
+        let s = app
+            .send(
+                "GET",
+                &format!("/v1/entities/User/{user}/state"),
+                &su,
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(s.body["consistent"], true, "{user}: {}", s.body);
+    }
+    let mut superseded = app
+        .query_column(
+            "MATCH (:AuditLog {id: $id})-[:SUPERSEDES]->(x:AuditLog) RETURN x.id AS x",
+            json!({"id": executed}),
+            "x",
+        )
+        .await;
+    superseded.sort_by(|x, y| x.as_str().cmp(&y.as_str()));
+    let mut reverted: Vec<Value> = entries[3..].to_vec();
+    reverted.sort_by(|x, y| x.as_str().cmp(&y.as_str()));
+    assert_eq!(superseded, reverted);
+
+    // Rolling back to the state it is in changes nothing, and asks nobody.
+    let again = app
+        .send(
+            "POST",
+            &format!("/v1/entities/Team/{team}/rollback"),
+            &admin,
+            Some(json!({"toEntryId": entries[2], "reason": "once more"})),
+            &[],
+        )
+        .await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.body["changed"], false, "{}", again.body);
+
+    // A tombstone cannot be rolled back: 409 naming it.
+    let gone = app
+        .send(
+            "POST",
+            "/v1/teams",
+            &admin,
+            Some(json!({"name": common::unique("gone")})),
+            &[],
+        )
+        .await;
+    let gone_id = id(&gone);
+    let deleted = app
+        .send(
+            "DELETE",
+            &format!("/v1/teams/{gone_id}"),
+            &admin,
+            Some(json!({"reason": "created by mistake"})),
+            &[],
+        )
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    let refused = app
+        .send(
+            "POST",
+            &format!("/v1/entities/Team/{gone_id}/rollback"),
+            &admin,
+            Some(json!({"toEntryId": gone.body["auditLogId"], "reason": "bring it back"})),
+            &[],
+        )
+        .await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(
+        refused.body.to_string().contains(&gone_id),
+        "{}",
+        refused.body
+    );
+}

@@ -280,11 +280,16 @@ impl<'a> Script<'a> {
             json!([actor.sub]),
             "{ctx}: PERFORMED_BY edge"
         );
-        assert_eq!(
-            e["supersedes"],
-            json!(want.supersedes),
-            "{ctx}: SUPERSEDES edges"
-        );
+        let mut supersedes: Vec<&str> = e["supersedes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        supersedes.sort_unstable();
+        let mut wanted: Vec<&str> = want.supersedes.iter().map(String::as_str).collect();
+        wanted.sort_unstable();
+        assert_eq!(supersedes, wanted, "{ctx}: SUPERSEDES edges");
         let related: BTreeSet<String> = e["relatedEntities"]
             .as_array()
             .into_iter()
@@ -1465,15 +1470,17 @@ async fn run_change_control() -> BTreeMap<String, Covered> {
     let mut s = Script::new(&app);
     let admin = admin(&app).await;
     let approver = approver(&app).await;
-    let team = created_id(
-        &s.call(
+    let team_name = unique("change control");
+    let created = s
+        .call(
             &admin,
             "POST",
             "/v1/teams".into(),
-            Some(json!({"name": unique("change control")})),
+            Some(json!({"name": team_name})),
         )
-        .await,
-    );
+        .await;
+    let team = created_id(&created);
+    let created_entry = created.reply.body["auditLogId"].clone();
     let member = app.fresh_user().await;
     let ask = async |s: &Script<'_>| {
         let sent = s
@@ -1579,6 +1586,46 @@ async fn run_change_control() -> BTreeMap<String, Covered> {
             }),
             audits: vec![request.clone(), team.clone(), member.clone()],
             reason: Some("reviewed with the team lead"),
+            ..Expect::default()
+        },
+    )
+    .await;
+    // A rollback to the team's first entry undoes the break-glass membership and
+    // supersedes every later entry of the team.
+    let mut later: Vec<String> = app
+        .query_column(
+            "MATCH (:Governed {id: $team})<-[:AUDITS]-(e:AuditLog {outcome: 'SUCCEEDED'}) \
+             WHERE e.id <> $first RETURN e.id AS id",
+            json!({"team": team, "first": created_entry}),
+            "id",
+        )
+        .await
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    later.sort();
+    let sent = s
+        .call(
+            &admin,
+            "POST",
+            format!("/v1/entities/Team/{team}/rollback"),
+            Some(json!({"toEntryId": created_entry, "reason": "reviewed with the team lead"})),
+        )
+        .await;
+    s.verify(
+        &sent,
+        &admin,
+        "ROLLBACK",
+        Expect {
+            status: 200,
+            entity_type: "Team",
+            entity_id: team.clone(),
+            label: team_name.clone(),
+            version: 3,
+            changes: json!({"members": {"added": [], "removed": [member.clone()]}}),
+            audits: vec![team.clone(), member.clone()],
+            reason: Some("reviewed with the team lead"),
+            supersedes: later,
             ..Expect::default()
         },
     )

@@ -378,6 +378,9 @@ string_enum!(
         ExpireChange => "EXPIRE_CHANGE",
         /// Review a break-glass change: someone other than its actor has looked at it.
         ReviewBreakGlass => "REVIEW_BREAK_GLASS",
+        /// Set an entity's governed state back to an earlier entry; supersedes the
+        /// entries it reverts.
+        Rollback => "ROLLBACK",
         /// Read audit data (recorded only when denied).
         ReadAudit => "READ_AUDIT",
         /// Export audit data.

@@ -14,14 +14,15 @@ use super::commands::{
     Approval, ApprovalChange, AssignSystemOwner, ChangeAction, ChangeConstraintRange,
     ChangeCriticality, ChangeResponsibilityAreas, ChangeRiskLevel, ConstraintEnforcement,
     CreateConstraint, CreateSystem, CreateTeam, CreateTechnology, DecideLicense, DeleteConstraint,
-    DeleteTeam, EraseUserPii, RegisterUser, RetireTechnology, SetLicenseWhitelist, SetSteward,
-    TeamApprovalChange, TeamMembership, TransitionConstraint,
+    DeleteTeam, EraseUserPii, ROLLBACK_TYPES, RegisterUser, RetireTechnology, Rollback,
+    RollbackPoint, SetLicenseWhitelist, SetSteward, TeamApprovalChange, TeamMembership,
+    TransitionConstraint,
 };
 use super::input::{
     self as i, ApprovalBody, AreasBody, CreateConstraintBody, CreateSystemBody, CreateTeamBody,
     CreateTechnologyBody, CriticalityBody, EolDateBody, Invalid, MigrationTargetBody, OwnerBody,
-    Parsed, PathParams, RangeBody, ReasonOnly, RegisterUserBody, RiskLevelBody, StewardBody,
-    TimeCategoryBody, schema_of, with_body,
+    Parsed, PathParams, RangeBody, ReasonOnly, RegisterUserBody, RiskLevelBody, RollbackBody,
+    StewardBody, TimeCategoryBody, schema_of, with_body,
 };
 use crate::domain::{
     Category, ChangeRequestId, EntityType, Operation, Role, Severity, SystemId, TeamId,
@@ -73,6 +74,9 @@ pub struct Route {
     pub target: fn(&PathParams) -> Result<Option<String>, Invalid>,
     /// Builds the command from the path and the (authorized) JSON body.
     pub parse: fn(&PathParams, &[u8]) -> Result<Parsed, Invalid>,
+    /// The entity type a DENIED entry names when the path says it (`None`: the row's
+    /// `denied_as`).
+    pub denied_type: fn(&PathParams) -> Option<EntityType>,
 }
 
 /// One catalog row.
@@ -140,6 +144,17 @@ const APPROVERS: &[Role] = &[Role::Approver, Role::GovernanceAdmin, Role::Superu
 const REVIEWERS: &[Role] = &[Role::Approver, Role::Superuser];
 /// Who may break glass: run an operation that needs approval without its approvals.
 pub const BREAK_GLASS: &[Role] = &[Role::GovernanceAdmin];
+/// What a rollback's entry audits: the entity and those its relationships reach.
+const ROLLBACK_AUDITS: [EntityType; 8] = [
+    EntityType::Team,
+    EntityType::System,
+    EntityType::Technology,
+    EntityType::VersionConstraint,
+    EntityType::TeamApproval,
+    EntityType::License,
+    EntityType::LicensePolicy,
+    EntityType::User,
+];
 /// The shortest reason a break-glass change may give.
 pub const BREAK_GLASS_MIN_REASON: usize = 20;
 
@@ -154,12 +169,16 @@ macro_rules! row {
 /// A route built from its parts; `parse` and `target` are non-capturing closures.
 macro_rules! route {
     ($method:ident $path:literal, $body:ty, target: $target:expr, parse: $parse:expr $(,)?) => {
+        route!($method $path, $body, target: $target, parse: $parse, denied_type: |_| None)
+    };
+    ($method:ident $path:literal, $body:ty, target: $target:expr, parse: $parse:expr, denied_type: $denied:expr $(,)?) => {
         Some(Route {
             method: Method::$method,
             path: $path,
             body: schema_of::<$body>,
             target: $target,
             parse: $parse,
+            denied_type: $denied,
         })
     };
 }
@@ -228,6 +247,54 @@ fn user(p: &PathParams) -> Result<Option<String>, Invalid> {
     Ok(i::user_param("id", p.text("id"))
         .ok()
         .map(|u| u.to_string()))
+}
+
+/// The entity type a rollback path names, when it is one a rollback may touch.
+fn rollback_type(p: &PathParams) -> Option<EntityType> {
+    p.text("type")
+        .parse()
+        .ok()
+        .filter(|t| ROLLBACK_TYPES.contains(t))
+}
+
+fn rollback_target(p: &PathParams) -> Result<Option<String>, Invalid> {
+    if rollback_type(p).is_none() {
+        return Err(Invalid::param(
+            "type",
+            format!(
+                "a rollback touches one of {}",
+                ROLLBACK_TYPES.map(EntityType::as_str).join(", ")
+            ),
+        ));
+    }
+    id_param::<uuid::Uuid>(p, "id")
+}
+
+fn rollback(p: &PathParams, body: &[u8]) -> Result<Parsed, Invalid> {
+    with_body(body, |b: RollbackBody| {
+        let to = match (b.to_entry_id, b.at) {
+            (Some(entry), None) => RollbackPoint {
+                entry_id: Some(entry.to_string()),
+                at: None,
+            },
+            (None, Some(at)) => RollbackPoint {
+                entry_id: None,
+                at: Some(crate::audit::hash::canonical_timestamp(at)),
+            },
+            _ => {
+                return Err(Invalid::field(
+                    "toEntryId",
+                    "give exactly one of `toEntryId` or `at`",
+                ));
+            }
+        };
+        Ok(Command::Rollback(Rollback {
+            entity_type: rollback_type(p).unwrap_or(EntityType::Team),
+            id: p.id::<uuid::Uuid>("id")?.to_string(),
+            to,
+            resolved: None,
+        }))
+    })
 }
 
 fn approval_record(p: &PathParams) -> Result<Option<String>, Invalid> {
@@ -642,6 +709,15 @@ pub fn definition(operation: Operation) -> &'static Definition {
                 parse: |p, b| reason_only(b, || Ok(Command::ReviewBreakGlass(ChangeAction { id: p.id("id")? })))),
             roles: REVIEWERS, reason: Required, category: C::ChangeControl, severity: S::High,
             audits: E::ALL, denied_as: E::ChangeRequest, approval: A::Never,
+        },
+        O::Rollback => row! {
+            operation: O::Rollback,
+            route: route!(Post "/v1/entities/{type}/{id}/rollback", RollbackBody,
+                target: rollback_target,
+                parse: rollback,
+                denied_type: rollback_type),
+            roles: ADMIN_OR_SUPERUSER, reason: Required, category: C::ChangeControl, severity: S::High,
+            audits: &ROLLBACK_AUDITS, denied_as: E::Team, approval: A::Dual,
         },
         O::ReadAudit => row! {
             operation: O::ReadAudit,

@@ -12,8 +12,8 @@ use super::commands::{
     AssignSystemOwner, ChangeAction, ChangeConstraintRange, ChangeCriticality,
     ChangeResponsibilityAreas, ChangeRiskLevel, ConstraintEnforcement, CreateConstraint,
     CreateSystem, CreateTeam, CreateTechnology, Decide, DecideLicense, DeleteConstraint,
-    DeleteTeam, EraseUserPii, RegisterUser, RetireTechnology, SetLicenseWhitelist, SetSteward,
-    TeamApprovalChange, TeamMembership, TransitionConstraint,
+    DeleteTeam, EraseUserPii, RegisterUser, RetireTechnology, Rollback, SetLicenseWhitelist,
+    SetSteward, TeamApprovalChange, TeamMembership, TransitionConstraint,
 };
 use crate::domain::Operation;
 
@@ -96,6 +96,7 @@ commands! {
     WithdrawChange(ChangeAction),
     ExpireChange(ChangeAction),
     ReviewBreakGlass(ChangeAction),
+    Rollback(Rollback),
 }
 
 impl Command {

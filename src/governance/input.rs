@@ -317,6 +317,10 @@ bodies! {
     struct ApprovalBody { /// Exact version, e.g. `1.2.3`.
         #[serde(default)] #[schema(pattern = r"^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$", example = "1.2.3")] version: Option<String>, /// Semver range, e.g. `>=1.2, <2`.
         #[serde(default)] #[schema(pattern = r"^(\^|~|>=|<=|>|<|=)?[0-9]{1,3}(\.[0-9]{1,3}){0,2}$", example = "^1.2")] range: Option<String> }
+    /// `POST /v1/entities/{type}/{id}/rollback`: exactly one of `toEntryId` or `at`.
+    struct RollbackBody { /// The entry whose state to return to.
+        #[serde(default)] #[schema(value_type = Option<String>, format = Uuid)] to_entry_id: Option<uuid::Uuid>, /// Or an instant: the state after the entity's last entry at or before it.
+        #[serde(default)] at: Option<chrono::DateTime<chrono::Utc>> }
     /// `POST /v1/teams`.
     struct CreateTeamBody { /// Unique name.
         #[schema(min_length = 1, max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f\xad]*[^\s\x00-\x1f\x7f-\x9f\xad][^\x00-\x1f\x7f-\x9f\xad]*$")] name: String, /// Areas the team is responsible for.

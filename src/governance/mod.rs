@@ -12,6 +12,7 @@ pub mod commands;
 pub mod input;
 pub mod plan;
 pub mod policy;
+mod prepare;
 pub mod snapshot;
 mod statements;
 mod workflow;
@@ -246,10 +247,15 @@ impl Governor {
     ) -> Result<Answer, GovernanceError> {
         let operation = command.operation();
         let target = Target::entity(
-            definition(operation).denied_as,
+            command
+                .decider()
+                .denied_type()
+                .unwrap_or(definition(operation).denied_as),
             command.decider().primary_id(),
         );
         self.authorize(actor, operation, &target, context).await?;
+        let prepared = self.prepare(command).await?;
+        let command = prepared.as_ref().unwrap_or(command);
         let reason = checked_reason(operation, context.reason.as_deref())?;
         let policy = self.policies.of(operation);
         if policy.is_some() && reason.is_none() {

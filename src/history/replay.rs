@@ -134,19 +134,48 @@ pub fn fold(entity_id: &str, entity_type: EntityType, entries: &[ReplayEntry]) -
             (EntityType::User, Some(Operation::RemoveTeamMember)) => {
                 set_field(&mut state, "teams", &[], &[other]);
             }
+            (EntityType::User, Some(Operation::Rollback)) => {
+                // A rollback of a team's members names each user it adds or removes.
+                let members = changes.get("members");
+                let has = |k: &str| {
+                    members
+                        .and_then(|m| m.get(k))
+                        .and_then(Value::as_array)
+                        .is_some_and(|a| a.contains(&me))
+                };
+                if has("added") {
+                    set_field(&mut state, "teams", std::slice::from_ref(&other), &[]);
+                }
+                if has("removed") {
+                    set_field(&mut state, "teams", &[], std::slice::from_ref(&other));
+                }
+                steward_side(&mut state, changes, &me, &other);
+            }
             (EntityType::User, Some(Operation::AssignSteward | Operation::RemoveSteward)) => {
-                let steward = &changes.get("steward").cloned().unwrap_or(Value::Null);
-                if steward.get("new") == Some(&me) {
-                    set_field(&mut state, "stewardOf", std::slice::from_ref(&other), &[]);
-                }
-                if steward.get("old") == Some(&me) {
-                    set_field(&mut state, "stewardOf", &[], &[other]);
-                }
+                steward_side(&mut state, changes, &me, &other);
             }
             _ => {}
         }
     }
     normalize(entity_type, state)
+}
+
+/// The user's side of a technology's steward change: `stewardOf` gains or loses it.
+fn steward_side(
+    state: &mut State,
+    changes: &serde_json::Map<String, Value>,
+    me: &Value,
+    technology: &Value,
+) {
+    let Some(steward) = changes.get("steward") else {
+        return;
+    };
+    if steward.get("new") == Some(me) {
+        set_field(state, "stewardOf", std::slice::from_ref(technology), &[]);
+    }
+    if steward.get("old") == Some(me) {
+        set_field(state, "stewardOf", &[], std::slice::from_ref(technology));
+    }
 }
 
 /// Keeps only governed fields; empty sets count as absent so "never had members" and

@@ -110,7 +110,7 @@ pub async fn serve_governed(
             .map(|(name, value)| (name.to_owned(), value.to_owned())),
     );
     let target = Target::entity(
-        definition.denied_as,
+        (route.denied_type)(&params).unwrap_or(definition.denied_as),
         (route.target)(&params).map_err(invalid)?,
     )
     .via(format!("{} {}", route.method.as_str(), route.path));

@@ -138,6 +138,10 @@ fn success(description: &str, media: MediaType, schema: &Value) -> Value {
 /// A path parameter's schema, by its name and route.
 fn path_schema(path: &str, name: &str) -> Value {
     match name {
+        "type" if path.ends_with("/rollback") => json!({
+            "enum": crate::governance::commands::ROLLBACK_TYPES.map(crate::domain::EntityType::as_str),
+            "description": "the entity types a rollback may touch"
+        }),
         "type" => reference("EntityType"),
         "spdx_id" => json!({
             "type": "string",

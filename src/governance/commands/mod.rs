@@ -5,6 +5,7 @@
 mod constraints;
 mod licenses;
 mod requests;
+mod rollback;
 mod systems;
 mod teams;
 mod technologies;
@@ -22,6 +23,7 @@ pub use constraints::{
 };
 pub use licenses::{DecideLicense, SetLicenseWhitelist};
 pub use requests::{Ask, ChangeAction, Concluded, Execution, Requester, conclude, request_plan};
+pub use rollback::{ROLLBACK_TYPES, Resolved, Rollback, RollbackPoint};
 pub use systems::{AssignSystemOwner, ChangeCriticality, CreateSystem, SetSteward};
 pub use teams::{ChangeResponsibilityAreas, CreateTeam, DeleteTeam, TeamMembership};
 pub use technologies::{
@@ -39,6 +41,11 @@ pub trait Decide: Send + Sync {
     fn targets(&self) -> Targets;
     /// The existing entity whose version `If-Match` is checked against (`None` for creates).
     fn primary_id(&self) -> Option<String>;
+    /// The entity type a DENIED entry names, when the command says it rather than the
+    /// catalog (a rollback names the entity it was asked to roll back).
+    fn denied_type(&self) -> Option<EntityType> {
+        None
+    }
     /// Decides from the locked state.
     fn decide(
         &self,

@@ -138,6 +138,9 @@ pub struct Ask<'a> {
     pub executed_entry_id: Option<String>,
 }
 
+/// The recorded version of a target the request did not read.
+const NOT_READ: i64 = -1;
+
 /// `reviewState` of a break-glass request nobody has reviewed yet.
 pub const REVIEW_PENDING: &str = "UNREVIEWED";
 /// `reviewState` once reviewed.
@@ -190,7 +193,10 @@ pub fn request_plan(ask: &Ask<'_>, stamp: &Stamp) -> Result<Plan, serde_json::Er
     let types: Vec<&str> = targets.iter().map(|t| t.entity_type.as_str()).collect();
     let versions: Vec<i64> = targets
         .iter()
-        .map(|t| ask.snapshot.node(&t.id).map_or(0, Node::version))
+        // An entity the command relates without reading it (the far end of a
+        // relationship it removes) has no version here: -1, and the entity that holds
+        // the relationship carries the check.
+        .map(|t| ask.snapshot.node(&t.id).map_or(NOT_READ, Node::version))
         .collect();
     let state = if ask.break_glass {
         RequestState::Executed
@@ -444,7 +450,10 @@ pub fn conclude(execution: &Execution, s: &Snapshot, executed_stamp: &Stamp) -> 
     };
     let fail = |why: String| Concluded::Fail(approval(RequestState::Failed, Some(why), None));
     for (id, version) in execution.targets() {
-        let now = s.node(&id).map_or(-1, Node::version);
+        if version == NOT_READ {
+            continue;
+        }
+        let now = s.node(&id).map_or(NOT_READ, Node::version);
         if now != version {
             return fail(format!(
                 "{id} is at version {now}, not {version} as when the change was requested: nothing ran"

@@ -1,0 +1,83 @@
+//! Commands that need the audit history before they can run: a rollback is prepared
+//! from the entity's own entries (the state at the chosen point, and the later entries
+//! it reverts), outside the change's transaction. The prepared command is what runs,
+//! or what a change request stores: its digest pins the exact state it restores. If
+//! the entity changes in between, the change request's version check (or, at once,
+//! the decision against the locked state) sees it.
+
+use chrono::{DateTime, Utc};
+
+use super::commands::{Resolved, Rollback};
+use super::{Command, GovernanceError, Governor, Rejection};
+use crate::history::replay;
+
+impl Governor {
+    /// `command`, prepared when it needs the history (`None`: run it as it is).
+    pub(super) async fn prepare(
+        &self,
+        command: &Command,
+    ) -> Result<Option<Command>, GovernanceError> {
+        let Command::Rollback(rollback) = command else {
+            return Ok(None);
+        };
+        if rollback.resolved.is_some() {
+            return Ok(None);
+        }
+        let entries = replay::entries(&self.store, rollback.entity_type, &rollback.id, None)
+            .await
+            .map_err(GovernanceError::Store)?;
+        if entries.is_empty() {
+            return Err(Rejection::not_found(rollback.entity_type, &rollback.id, "id").into());
+        }
+        let cut = match (&rollback.to.entry_id, &rollback.to.at) {
+            (Some(entry), _) => {
+                entries
+                    .iter()
+                    .position(|e| e.id == *entry)
+                    .ok_or_else(|| Rejection::Invalid {
+                        field: "toEntryId",
+                        message: format!(
+                            "entry {entry} is not in the history of {} {}",
+                            rollback.entity_type, rollback.id
+                        ),
+                    })?
+            }
+            (None, Some(at)) => {
+                let at = instant(at).ok_or_else(|| Rejection::Invalid {
+                    field: "at",
+                    message: "not an RFC 3339 instant".into(),
+                })?;
+                entries
+                    .iter()
+                    .rposition(|e| instant(&e.timestamp).is_some_and(|t| t <= at))
+                    .ok_or_else(|| Rejection::Invalid {
+                        field: "at",
+                        message: "the entity has no entry at or before that instant".into(),
+                    })?
+            }
+            (None, None) => {
+                return Err(Rejection::Invalid {
+                    field: "toEntryId",
+                    message: "give exactly one of `toEntryId` or `at`".into(),
+                }
+                .into());
+            }
+        };
+        let (kept, reverted) = entries.split_at(cut + 1);
+        let target = replay::fold(&rollback.id, rollback.entity_type, kept);
+        Ok(Some(Command::Rollback(Rollback {
+            resolved: Some(Resolved {
+                to_entry_id: kept[cut].id.clone(),
+                target: target.into_iter().collect(),
+                reverts: reverted.iter().map(|e| e.id.clone()).collect(),
+            }),
+            ..rollback.clone()
+        })))
+    }
+}
+
+fn instant(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
