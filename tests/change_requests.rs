@@ -814,13 +814,41 @@ async fn a_team_rolled_back_to_its_third_entry_has_that_state_again() {
     assert_eq!(entries.len(), 10);
     assert_eq!(third["members"], json!([ann]), "{third}");
 
+    // Without `confirm`, the answer is a preview: the difference, and nothing written.
+    let preview = app
+        .send(
+            "POST",
+            &format!("/v1/entities/Team/{team}/rollback"),
+            &admin,
+            Some(json!({"toEntryId": entries[2]})),
+            &[],
+        )
+        .await;
+    let mut gone = vec![cat.clone(), dan.clone()];
+    gone.sort();
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    assert_eq!(preview.body["preview"], true, "{}", preview.body);
+    assert_eq!(
+        preview.body["changes"]["members"],
+        json!({"added": [ann], "removed": gone}),
+        "{}",
+        preview.body
+    );
+    assert_eq!(
+        preview.body["supersedes"].as_array().map(Vec::len),
+        Some(7),
+        "{}",
+        preview.body
+    );
+    assert!(preview.body.get("auditLogId").is_none(), "{}", preview.body);
+
     // Rolling back needs a second person: the request holds the state to restore.
     let asked = app
         .send(
             "POST",
             &format!("/v1/entities/Team/{team}/rollback"),
             &admin,
-            Some(json!({"toEntryId": entries[2], "reason": "the reorg was reverted"})),
+            Some(json!({"toEntryId": entries[2], "confirm": true, "reason": "the reorg was reverted"})),
             &[],
         )
         .await;
@@ -873,7 +901,7 @@ async fn a_team_rolled_back_to_its_third_entry_has_that_state_again() {
             "POST",
             &format!("/v1/entities/Team/{team}/rollback"),
             &admin,
-            Some(json!({"toEntryId": entries[2], "reason": "once more"})),
+            Some(json!({"toEntryId": entries[2], "confirm": true, "reason": "once more"})),
             &[],
         )
         .await;
@@ -906,7 +934,7 @@ async fn a_team_rolled_back_to_its_third_entry_has_that_state_again() {
             "POST",
             &format!("/v1/entities/Team/{gone_id}/rollback"),
             &admin,
-            Some(json!({"toEntryId": gone.body["auditLogId"], "reason": "bring it back"})),
+            Some(json!({"toEntryId": gone.body["auditLogId"], "confirm": true, "reason": "bring it back"})),
             &[],
         )
         .await;

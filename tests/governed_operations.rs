@@ -1609,7 +1609,7 @@ async fn run_change_control() -> BTreeMap<String, Covered> {
             &admin,
             "POST",
             format!("/v1/entities/Team/{team}/rollback"),
-            Some(json!({"toEntryId": created_entry, "reason": "reviewed with the team lead"})),
+            Some(json!({"toEntryId": created_entry, "confirm": true, "reason": "reviewed with the team lead"})),
         )
         .await;
     s.verify(

@@ -293,6 +293,7 @@ fn rollback(p: &PathParams, body: &[u8]) -> Result<Parsed, Invalid> {
             id: p.id::<uuid::Uuid>("id")?.to_string(),
             to,
             resolved: None,
+            preview: !b.confirm,
         }))
     })
 }

@@ -256,6 +256,11 @@ impl Governor {
         self.authorize(actor, operation, &target, context).await?;
         let prepared = self.prepare(command).await?;
         let command = prepared.as_ref().unwrap_or(command);
+        if let Command::Rollback(rollback) = command
+            && rollback.preview
+        {
+            return self.preview(command).await;
+        }
         let reason = checked_reason(operation, context.reason.as_deref())?;
         let policy = self.policies.of(operation);
         if policy.is_some() && reason.is_none() {

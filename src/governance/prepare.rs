@@ -3,12 +3,16 @@
 //! it reverts), outside the change's transaction. The prepared command is what runs,
 //! or what a change request stores: its digest pins the exact state it restores. If
 //! the entity changes in between, the change request's version check (or, at once,
-//! the decision against the locked state) sees it.
+//! the decision against the locked state) sees it. A preview decides the prepared
+//! command against the state it would lock and writes nothing.
 
 use chrono::{DateTime, Utc};
 
+use serde_json::json;
+
 use super::commands::{Resolved, Rollback};
-use super::{Command, GovernanceError, Governor, Rejection};
+use super::statements::read_snapshot;
+use super::{Answer, Command, Decision, GovernanceError, Governor, Rejection};
 use crate::history::replay;
 
 impl Governor {
@@ -73,6 +77,54 @@ impl Governor {
             }),
             ..rollback.clone()
         })))
+    }
+}
+
+impl Governor {
+    /// What `command` would change, decided from the state it would lock, in a
+    /// transaction that is rolled back: nothing is written and no entry is made.
+    pub(super) async fn preview(&self, command: &Command) -> Result<Answer, GovernanceError> {
+        let store = &self.store;
+        let mut txn = store
+            .graph()
+            .start_txn()
+            .await
+            .map_err(|e| store.error(e))?;
+        let decided = match read_snapshot(store, &mut txn, &command.decider().targets(), None).await
+        {
+            Ok(snapshot) => command
+                .decider()
+                .decide(command.operation(), &snapshot, &self.stamp())
+                .map_err(GovernanceError::from),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = txn.rollback().await {
+            tracing::debug!(error = %e, "rollback after a preview");
+        }
+        let (entity, changes, supersedes, applies) = match decided? {
+            Decision::Apply(plan) => (
+                plan.primary,
+                json!(plan.changes),
+                json!(plan.supersedes),
+                true,
+            ),
+            Decision::NoOp(noop) => (noop.primary, json!({}), json!([]), false),
+            Decision::Execute(_) => return Err(store.decode("a preview cannot execute").into()),
+        };
+        Ok(Answer {
+            status: 200,
+            body: json!({
+                "preview": true,
+                "changed": applies,
+                "operation": command.operation(),
+                "entity": {"type": entity.entity_type, "id": entity.id, "label": entity.label},
+                "changes": changes,
+                "supersedes": supersedes,
+                "command": command,
+            }),
+            etag: None,
+            replayed: false,
+        })
     }
 }
 

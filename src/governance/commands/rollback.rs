@@ -127,6 +127,10 @@ pub struct Rollback {
     pub to: RollbackPoint,
     /// Filled in from the entity's entries before the command runs.
     pub resolved: Option<Resolved>,
+    /// Only answer with the difference (nothing is written). Not part of the command's
+    /// canonical form: a stored rollback always runs.
+    #[serde(skip)]
+    pub preview: bool,
 }
 
 impl Rollback {
