@@ -794,6 +794,7 @@ mod tests {
                         let value = match name {
                             "spdx_id" => "MIT".to_owned(),
                             "user_id" => "probe-user".to_owned(),
+                            "type" => "Team".to_owned(),
                             _ => uuid::Uuid::new_v4().to_string(),
                         };
                         (name.to_owned(), value)
@@ -827,6 +828,7 @@ mod tests {
             Operation::ChangeCriticality => r#"{"criticality":"LOW"}"#.into(),
             Operation::AssignSteward => r#"{"userId":"u"}"#.into(),
             Operation::RegisterUser => r#"{"subject":"alice@idp.example"}"#.into(),
+            Operation::Rollback => format!(r#"{{"toEntryId":"{tech}"}}"#),
             _ => r#"{"reason":"because"}"#.into(),
         }
     }
