@@ -17,7 +17,7 @@ use crate::governance::snapshot::{Node, Snapshot, Targets};
 use crate::history::replay::{State, governed_fields};
 
 /// The entity types a rollback may touch: those whose every governed field is a
-/// property or one of [`RELATIONSHIP_FIELDS`].
+/// property or a relationship this module knows how to restore.
 pub const ROLLBACK_TYPES: [EntityType; 7] = [
     EntityType::Team,
     EntityType::System,
