@@ -180,6 +180,27 @@ pub struct Governor {
     request_ttl: chrono::Duration,
 }
 
+/// Where the first half of a governed transaction ends.
+pub(super) enum Step {
+    /// Answered already (a replayed idempotent request, or a no-op), with whether
+    /// anything was written.
+    Answered((Answer, bool)),
+    /// Decided: a plan to apply or a change request to execute.
+    Decided(Box<Decided>),
+}
+
+/// What the first half of a governed transaction leaves for the second.
+pub(super) struct Decided {
+    /// The locked state it was decided from.
+    pub snapshot: Snapshot,
+    /// When, and the id the entry gets.
+    pub stamp: Stamp,
+    /// The idempotency record's id, if the request has a key.
+    pub idem_id: Option<String>,
+    /// `Apply` or `Execute`, never `NoOp`.
+    pub decision: Decision,
+}
+
 impl Governor {
     /// A governor writing through `store`, recording at most `denials_per_minute`
     /// DENIED entries per caller.
@@ -412,24 +433,17 @@ impl Governor {
         reason: Option<&str>,
     ) -> Result<(Answer, bool), GovernanceError> {
         let store = &self.store;
-        let idem_id = idempotency_id(actor, context);
-        let decider = command.decider();
-        let mut snapshot =
-            read_snapshot(store, txn, &decider.targets(), idem_id.as_deref()).await?;
-        if let Some(replayed) = replay(store, &snapshot, context)? {
-            return Ok((replayed, false));
-        }
-        check_if_match(&snapshot, context, decider.primary_id())?;
-        snapshot.caller = Some(caller(actor));
-        let stamp = self.stamp();
         let operation = command.operation();
-        let plan = match decider.decide(operation, &snapshot, &stamp)? {
-            Decision::NoOp(noop) => {
-                let answer = noop_answer(operation, &noop);
-                return self
-                    .remember(txn, context, idem_id, answer, &snapshot)
-                    .await;
-            }
+        let Decided {
+            mut snapshot,
+            stamp,
+            idem_id,
+            decision,
+        } = match self.read_and_decide(txn, command, actor, context).await? {
+            Step::Answered(answer) => return Ok(answer),
+            Step::Decided(decided) => *decided,
+        };
+        let plan = match decision {
             Decision::Execute(execution) => {
                 return self
                     .conclude_in_transaction(
@@ -438,6 +452,7 @@ impl Governor {
                     .await;
             }
             Decision::Apply(plan) => plan,
+            Decision::NoOp(_) => return Err(store.decode("a no-op left undecided").into()),
         };
         let entry = self
             .entry(
@@ -473,6 +488,55 @@ impl Governor {
             inject_failure(store, txn, &entry).await?;
         }
         Ok((answer, true))
+    }
+
+    /// The first half of every governed transaction: locks and reads the command's
+    /// targets (and, for break-glass, the actor's user node), replays the stored answer
+    /// of a repeated idempotent request, checks `If-Match`, refuses a break-glass while
+    /// the actor's previous one awaits review, and decides. A no-op is answered (and
+    /// remembered) here; what is left is a plan to apply or a request to execute.
+    pub(super) async fn read_and_decide(
+        &self,
+        txn: &mut Txn,
+        command: &Command,
+        actor: &Actor,
+        context: &Context,
+    ) -> Result<Step, GovernanceError> {
+        let store = &self.store;
+        let idem_id = idempotency_id(actor, context);
+        let decider = command.decider();
+        let glass = context.break_glass;
+        // Break-glass locks the actor too: one unreviewed break-glass per actor.
+        let targets = if glass {
+            decider.targets().node(actor.id())
+        } else {
+            decider.targets()
+        };
+        let mut snapshot = read_snapshot(store, txn, &targets, idem_id.as_deref()).await?;
+        if let Some(replayed) = replay(store, &snapshot, context)? {
+            return Ok(Step::Answered((replayed, false)));
+        }
+        check_if_match(&snapshot, context, decider.primary_id())?;
+        if glass {
+            workflow::unreviewed(store, txn, actor).await?;
+        }
+        snapshot.caller = Some(caller(actor));
+        let stamp = self.stamp();
+        let operation = command.operation();
+        match decider.decide(operation, &snapshot, &stamp)? {
+            Decision::NoOp(noop) => {
+                let answer = noop_answer(operation, &noop);
+                self.remember(txn, context, idem_id, answer, &snapshot)
+                    .await
+                    .map(Step::Answered)
+            }
+            decision => Ok(Step::Decided(Box::new(Decided {
+                snapshot,
+                stamp,
+                idem_id,
+                decision,
+            }))),
+        }
     }
 
     /// The clock reading and a fresh, time-ordered entry id.

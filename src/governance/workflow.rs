@@ -6,13 +6,12 @@
 use neo4rs::{Txn, query};
 use serde_json::{Value, json};
 
-use super::answer::{applied_answer, idempotency_record, noop_answer};
+use super::answer::{applied_answer, idempotency_record};
 use super::commands::{Ask, ChangeAction, Concluded, Execution, Requester, conclude, request_plan};
 use super::statements::{Performer, read_snapshot, remember_noop, single_row, write_plan};
 use super::{
-    Actor, Answer, ApprovalPolicy, Command, Context, Decision, EntryParts, GovernanceError,
-    Governor, Node, Plan, Rejection, Snapshot, Stamp, caller, check_if_match, definition,
-    idempotency_id, replay,
+    Actor, Answer, ApprovalPolicy, Command, Context, Decided, Decision, EntryParts,
+    GovernanceError, Governor, Node, Plan, Rejection, Snapshot, Stamp, Step, definition,
 };
 use crate::audit::hash::canonical_timestamp;
 use crate::audit::{ActorFacts, AuditEntry, RequestLink};
@@ -44,35 +43,19 @@ impl Governor {
         policy: ApprovalPolicy,
     ) -> Result<(Answer, bool), GovernanceError> {
         let store = &self.store;
-        let idem_id = idempotency_id(actor, context);
-        let decider = command.decider();
         let glass = context.break_glass;
-        // Break-glass locks the actor too: one unreviewed break-glass per actor.
-        let targets = if glass {
-            decider.targets().node(actor.id())
-        } else {
-            decider.targets()
-        };
-        let mut snapshot = read_snapshot(store, txn, &targets, idem_id.as_deref()).await?;
-        if let Some(replayed) = replay(store, &snapshot, context)? {
-            return Ok((replayed, false));
-        }
-        check_if_match(&snapshot, context, decider.primary_id())?;
-        if glass {
-            unreviewed(store, txn, actor).await?;
-        }
-        snapshot.caller = Some(caller(actor));
-        let stamp = self.stamp();
         let operation = command.operation();
-        let inner = match decider.decide(operation, &snapshot, &stamp)? {
-            Decision::NoOp(noop) => {
-                let answer = noop_answer(operation, &noop);
-                return self
-                    .remember(txn, context, idem_id, answer, &snapshot)
-                    .await;
-            }
-            Decision::Execute(_) => return Err(cannot_wait(operation)),
-            Decision::Apply(plan) => plan,
+        let Decided {
+            mut snapshot,
+            stamp,
+            idem_id,
+            decision,
+        } = match self.read_and_decide(txn, command, actor, context).await? {
+            Step::Answered(answer) => return Ok(answer),
+            Step::Decided(decided) => *decided,
+        };
+        let Decision::Apply(inner) = decision else {
+            return Err(cannot_wait(operation));
         };
         let facts = actor.facts();
         let executed_stamp = self.stamp_at(stamp.now);
@@ -473,7 +456,7 @@ fn cannot_wait(operation: Operation) -> GovernanceError {
 }
 
 /// Refuses a break-glass change while the actor's previous one awaits review.
-async fn unreviewed(
+pub(super) async fn unreviewed(
     store: &crate::store::Store,
     txn: &mut Txn,
     actor: &Actor,
