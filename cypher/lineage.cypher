@@ -5,7 +5,8 @@
 // itself); every value is a parameter.
 // Params: $id, $type (label), $depth (1..3), $max (most entries).
 // Columns: entry (map), actorName and actorErased (of the User the hashed `userId` names),
-// audits [{type, id, label}], supersedes [id].
+// audits [{type, id, label, state}], supersedes [id], executes [{id, operation, state}]
+// (the change request an entry ran), approvers [{id, displayName, erased}].
 MATCH (root:Governed {id: $id})
 WHERE $type IN labels(root)
 OPTIONAL MATCH (root) (()<-[:AUDITS]-(:AuditLog)-[:AUDITS]->(b:Governed)
@@ -25,5 +26,11 @@ RETURN e {.*, timestamp: toString(e.timestamp)} AS entry,
        coalesce(u.erased, false) AS actorErased,
        COLLECT { MATCH (e)-[:AUDITS]->(x)
                  RETURN {type: [l IN labels(x) WHERE l <> 'Governed'][0], id: x.id,
-                         label: coalesce(x.name, x.deletedName, x.spdxId, x.range, x.id)} } AS audits,
-       COLLECT { MATCH (e)-[:SUPERSEDES]->(old:AuditLog) RETURN old.id } AS supersedes
+                         label: coalesce(x.name, x.deletedName, x.spdxId, x.range, x.operation, x.id),
+                         state: x.state} } AS audits,
+       COLLECT { MATCH (e)-[:SUPERSEDES]->(old:AuditLog) RETURN old.id } AS supersedes,
+       COLLECT { MATCH (e)-[:EXECUTES]->(cr:ChangeRequest)
+                 RETURN {id: cr.id, operation: cr.operation, state: cr.state} } AS executes,
+       COLLECT { MATCH (e)-[:APPROVED_BY]->(a:User)
+                 RETURN {id: a.id, displayName: a.displayName, erased: coalesce(a.erased, false)}
+                 ORDER BY a.id } AS approvers

@@ -270,6 +270,62 @@ async fn a_dual_approval_runs_the_exact_command_when_someone_else_approves() {
         .await;
     assert_eq!(edges, vec![json!([[approver_id], [cr]])]);
 
+    // The lineage shows the request, its requester, its approver and the execution as
+    // nodes and edges.
+    let lineage = app
+        .send(
+            "GET",
+            &format!("/v1/entities/VersionConstraint/{c}/lineage"),
+            &su,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(lineage.status, 200, "{}", lineage.body);
+    let has_node = |id: &str, kind: &str| {
+        lineage.body["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|n| n["id"] == json!(id) && n["kind"] == json!(kind))
+    };
+    let has_edge = |from: &str, to: &str, kind: &str| {
+        lineage.body["edges"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| e["from"] == json!(from) && e["to"] == json!(to) && e["type"] == json!(kind))
+    };
+    assert!(has_node(&cr, "request"), "{}", lineage.body);
+    assert!(has_node(&executed_id, "decision"), "{}", lineage.body);
+    assert!(has_node(&admin_id, "actor") && has_node(&approver_id, "actor"));
+    assert!(has_edge(&executed_id, &cr, "EXECUTES"), "{}", lineage.body);
+    assert!(
+        has_edge(&executed_id, &approver_id, "APPROVED_BY"),
+        "{}",
+        lineage.body
+    );
+    assert!(
+        has_edge(&executed_id, &admin_id, "PERFORMED_BY"),
+        "{}",
+        lineage.body
+    );
+    let requested = lineage.body["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|n| n["operation"] == "REQUEST_CHANGE")
+        .map(|n| n["id"].as_str().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    assert!(has_edge(&requested, &cr, "AUDITS"), "{}", lineage.body);
+    assert!(
+        lineage.body["mermaid"]
+            .as_str()
+            .is_some_and(|m| m.contains("==>|executes|") && m.contains("-.-|approved by|")),
+        "{}",
+        lineage.body
+    );
+
     // The constraint's packet carries the request with its command, requester,
     // approver and evidence; both offline verifiers check that the command that ran
     // is the one the request holds, and say VALID.

@@ -26,7 +26,7 @@ pub const MAX_DECISIONS: i64 = 1000;
 pub struct LineageNode {
     /// Node id (entry id, entity id or user id).
     pub id: String,
-    /// `decision`, `entity` or `actor`.
+    /// `decision`, `entity`, `request` (a change request) or `actor`.
     pub kind: &'static str,
     /// Details: the entry for a decision, type and label for an entity, name for an actor.
     #[serde(flatten)]
@@ -40,7 +40,8 @@ pub struct LineageEdge {
     pub from: String,
     /// To node id.
     pub to: String,
-    /// `AUDITS`, `PERFORMED_BY` or `SUPERSEDES`.
+    /// `AUDITS`, `PERFORMED_BY`, `SUPERSEDES`, `EXECUTES` (an entry ran the change
+    /// request) or `APPROVED_BY` (an entry's change was approved by that user).
     #[serde(rename = "type")]
     pub edge_type: &'static str,
 }
@@ -86,12 +87,16 @@ pub async fn lineage(
         let actor_name = super::ActorName::from_row(&row).map_err(|e| store.decode(e))?;
         let audits: Vec<Value> = row.get("audits").map_err(|e| store.decode(e))?;
         let supersedes: Vec<String> = row.get("supersedes").map_err(|e| store.decode(e))?;
+        let executes: Vec<Value> = row.get("executes").map_err(|e| store.decode(e))?;
+        let approvers: Vec<Value> = row.get("approvers").map_err(|e| store.decode(e))?;
         decisions.push(Decision {
             entry,
             actor_id,
             actor_name,
             audits,
             supersedes,
+            executes,
+            approvers,
         });
     }
     Ok(build(decisions))
@@ -106,10 +111,14 @@ pub struct Decision {
     pub actor_id: Option<String>,
     /// The actor's display name now.
     pub actor_name: super::ActorName,
-    /// Audited entities `{type, id, label}`.
+    /// Audited entities `{type, id, label, state}`.
     pub audits: Vec<Value>,
     /// Entry ids this one supersedes.
     pub supersedes: Vec<String>,
+    /// The change request it ran, `{id, operation, state}` (at most one).
+    pub executes: Vec<Value>,
+    /// Who approved that request, `{id, displayName, erased}`.
+    pub approvers: Vec<Value>,
 }
 
 /// What was in force at one instant, from the decisions seen so far.
@@ -208,12 +217,42 @@ pub fn build(decisions: Vec<Decision>) -> Lineage {
                 edge_type: "SUPERSEDES",
             });
         }
+        for request in &d.executes {
+            let request_id = request["id"].as_str().unwrap_or_default().to_owned();
+            entities.entry(request_id.clone()).or_insert_with(|| {
+                json!({"type": EntityType::ChangeRequest, "label": request["operation"], "state": request["state"]})
+            });
+            edges.push(LineageEdge {
+                from: id.clone(),
+                to: request_id,
+                edge_type: "EXECUTES",
+            });
+        }
+        for approver in &d.approvers {
+            let approver_id = approver["id"].as_str().unwrap_or_default().to_owned();
+            actors
+                .entry(approver_id.clone())
+                .or_insert_with(|| super::ActorName {
+                    display_name: approver["displayName"].as_str().map(str::to_owned),
+                    erased: approver["erased"] == json!(true),
+                });
+            edges.push(LineageEdge {
+                from: id.clone(),
+                to: approver_id,
+                edge_type: "APPROVED_BY",
+            });
+        }
     }
     for (id, e) in entities {
+        let request = e["type"] == EntityType::ChangeRequest.as_str();
         nodes.push(LineageNode {
             id,
-            kind: "entity",
-            data: json!({"type": e["type"], "label": e["label"]}),
+            kind: if request { "request" } else { "entity" },
+            data: if request {
+                json!({"type": e["type"], "label": e["label"], "state": e["state"]})
+            } else {
+                json!({"type": e["type"], "label": e["label"]})
+            },
         });
     }
     for (id, name) in actors {
@@ -252,7 +291,7 @@ fn mermaid(nodes: &[LineageNode], edges: &[LineageEdge]) -> String {
                     .or(n.data["actor"]["userId"].as_str())
                     .unwrap_or("unknown")
             ),
-            "entity" => format!(
+            "entity" | "request" => format!(
                 "{}: {}",
                 n.data["type"].as_str().unwrap_or_default(),
                 n.data["label"].as_str().unwrap_or_default()
@@ -262,6 +301,7 @@ fn mermaid(nodes: &[LineageNode], edges: &[LineageEdge]) -> String {
         let (open, close) = match n.kind {
             "decision" => ("[\"", "\"]"),
             "entity" => ("([\"", "\"])"),
+            "request" => ("{{\"", "\"}}"),
             _ => ("((\"", "\"))"),
         };
         let _ = writeln!(out, "  {k}{open}{}{close}", clean(&text));
@@ -289,6 +329,12 @@ fn mermaid(nodes: &[LineageNode], edges: &[LineageEdge]) -> String {
             }
             "AUDITS" => {
                 let _ = writeln!(out, "  {a} --> {b}");
+            }
+            "EXECUTES" => {
+                let _ = writeln!(out, "  {a} ==>|executes| {b}");
+            }
+            "APPROVED_BY" => {
+                let _ = writeln!(out, "  {a} -.-|approved by| {b}");
             }
             _ => {
                 let _ = writeln!(out, "  {a} -.-|by| {b}");
@@ -320,6 +366,8 @@ mod tests {
             },
             audits: vec![json!({"type": entity_type, "id": entity, "label": entity})],
             supersedes: supersedes.iter().map(|s| (*s).to_owned()).collect(),
+            executes: Vec::new(),
+            approvers: Vec::new(),
         }
     }
 
