@@ -1368,6 +1368,42 @@ async fn run_script(app: &TestApp) -> BTreeMap<String, Covered> {
     )
     .await;
 
+    let sent = s
+        .call(
+            &admin,
+            "POST",
+            format!("/v1/systems/{system}/retire"),
+            Some(json!({
+                "reason": "replaced by the new checkout",
+                "acknowledged": ["history-retained", "data-disposed", "dependents-informed"],
+            })),
+        )
+        .await;
+    s.verify(
+        &sent,
+        &admin,
+        "RETIRE_SYSTEM",
+        Expect {
+            status: 200,
+            entity_type: "System",
+            entity_id: system.clone(),
+            label: system_name.clone(),
+            version: 4,
+            previous: Some("ACTIVE".into()),
+            new: Some("RETIRED".into()),
+            changes: json!({
+                "deleted": {"old": null, "new": true},
+                "name": {"old": system_name, "new": null},
+                "owner": {"old": other_team, "new": null},
+                "retentionChecklist": {"old": null, "new": ["data-disposed", "dependents-informed", "history-retained"]},
+            }),
+            audits: vec![system.clone(), other_team.clone()],
+            reason: Some("replaced by the new checkout"),
+            ..Expect::default()
+        },
+    )
+    .await;
+
     // ---- licenses and the license policy (global: one test at a time)
     {
         let _turn = GLOBAL_STATE.lock().await;
@@ -1381,7 +1417,10 @@ async fn run_script(app: &TestApp) -> BTreeMap<String, Covered> {
             &admin,
             "POST",
             format!("/v1/technologies/{target}/retire"),
-            Some(json!({ "reason": "evaluation ended; not adopted" })),
+            Some(json!({
+                "reason": "evaluation ended; not adopted",
+                "acknowledged": ["no-remaining-use", "decisions-end", "history-retained"],
+            })),
         )
         .await;
     s.verify(
@@ -1396,7 +1435,12 @@ async fn run_script(app: &TestApp) -> BTreeMap<String, Covered> {
             version: 2,
             previous: Some("ACTIVE".into()),
             new: Some("RETIRED".into()),
-            changes: json!({ "lifecycle": {"old": "ACTIVE", "new": "RETIRED"} }),
+            changes: json!({
+                "lifecycle": {"old": "ACTIVE", "new": "RETIRED"},
+                "deleted": {"old": null, "new": true},
+                "name": {"old": target_name, "new": null},
+                "retentionChecklist": {"old": null, "new": ["decisions-end", "history-retained", "no-remaining-use"]},
+            }),
             audits: vec![target.clone()],
             reason: Some("evaluation ended; not adopted"),
             ..Expect::default()

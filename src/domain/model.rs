@@ -328,7 +328,8 @@ string_enum!(
         DisableLicenseWhitelist => "DISABLE_LICENSE_WHITELIST",
         /// Create a technology.
         CreateTechnology => "CREATE_TECHNOLOGY",
-        /// Retire a technology.
+        /// Retire a technology: its stewardship, ACTIVE constraints and team approvals
+        /// end, and it becomes a tombstone.
         RetireTechnology => "RETIRE_TECHNOLOGY",
         /// Change a technology's risk level.
         ChangeRiskLevel => "CHANGE_RISK_LEVEL",
@@ -358,6 +359,8 @@ string_enum!(
         AssignSystemOwner => "ASSIGN_SYSTEM_OWNER",
         /// Change a system's criticality.
         ChangeCriticality => "CHANGE_CRITICALITY",
+        /// Retire a system: its ownership ends and it becomes a tombstone.
+        RetireSystem => "RETIRE_SYSTEM",
         /// Make a user steward of a technology.
         AssignSteward => "ASSIGN_STEWARD",
         /// Remove a technology's steward.

@@ -12,17 +12,17 @@ use utoipa::openapi::{RefOr, schema::Schema};
 use super::command::Command;
 use super::commands::{
     Approval, ApprovalChange, AssignSystemOwner, ChangeAction, ChangeConstraintRange,
-    ChangeCriticality, ChangeResponsibilityAreas, ChangeRiskLevel, ConstraintEnforcement,
-    CreateConstraint, CreateSystem, CreateTeam, CreateTechnology, DecideLicense, DeleteConstraint,
-    DeleteTeam, EraseUserPii, ROLLBACK_TYPES, RegisterUser, RetireTechnology, Rollback,
-    RollbackPoint, SetLicenseWhitelist, SetSteward, TeamApprovalChange, TeamMembership,
-    TransitionConstraint,
+    ChangeCriticality, ChangeResponsibilityAreas, ChangeRiskLevel, ChecklistItem,
+    ConstraintEnforcement, CreateConstraint, CreateSystem, CreateTeam, CreateTechnology,
+    DecideLicense, DeleteConstraint, DeleteTeam, EraseUserPii, ROLLBACK_TYPES, RegisterUser,
+    RetireSystem, RetireTechnology, Rollback, RollbackPoint, SYSTEM_CHECKLIST, SetLicenseWhitelist,
+    SetSteward, TECHNOLOGY_CHECKLIST, TeamApprovalChange, TeamMembership, TransitionConstraint,
 };
 use super::input::{
     self as i, ApprovalBody, AreasBody, CreateConstraintBody, CreateSystemBody, CreateTeamBody,
     CreateTechnologyBody, CriticalityBody, EolDateBody, Invalid, MigrationTargetBody, OwnerBody,
-    Parsed, PathParams, RangeBody, ReasonOnly, RegisterUserBody, RiskLevelBody, RollbackBody,
-    StewardBody, TimeCategoryBody, schema_of, with_body,
+    Parsed, PathParams, RangeBody, ReasonOnly, RegisterUserBody, RetireBody, RiskLevelBody,
+    RollbackBody, StewardBody, TimeCategoryBody, schema_of, with_body,
 };
 use crate::domain::{
     Category, ChangeRequestId, EntityType, Operation, Role, Severity, SystemId, TeamId,
@@ -101,6 +101,9 @@ pub struct Definition {
     pub denied_as: EntityType,
     /// Its default approval policy (settings may override it; see [`super::policy`]).
     pub approval: DefaultPolicy,
+    /// What a request must acknowledge, item by item (a retirement's retention
+    /// checklist); empty for most operations.
+    pub checklist: &'static [ChecklistItem],
 }
 
 /// An operation's default approval policy.
@@ -144,24 +147,28 @@ const APPROVERS: &[Role] = &[Role::Approver, Role::GovernanceAdmin, Role::Superu
 const REVIEWERS: &[Role] = &[Role::Approver, Role::Superuser];
 /// Who may break glass: run an operation that needs approval without its approvals.
 pub const BREAK_GLASS: &[Role] = &[Role::GovernanceAdmin];
-/// What a rollback's entry audits: the entity and those its relationships reach.
-const ROLLBACK_AUDITS: [EntityType; 8] = [
-    EntityType::Team,
-    EntityType::System,
-    EntityType::Technology,
-    EntityType::VersionConstraint,
-    EntityType::TeamApproval,
-    EntityType::License,
-    EntityType::LicensePolicy,
-    EntityType::User,
-];
+/// What a rollback's entry audits: the entity (one of [`ROLLBACK_TYPES`]) and the
+/// users its relationships reach.
+const ROLLBACK_AUDITS: [EntityType; ROLLBACK_TYPES.len() + 1] = {
+    let mut audits = [EntityType::User; ROLLBACK_TYPES.len() + 1];
+    let mut i = 0;
+    while i < ROLLBACK_TYPES.len() {
+        audits[i] = ROLLBACK_TYPES[i];
+        i += 1;
+    }
+    audits
+};
 /// The shortest reason a break-glass change may give.
 pub const BREAK_GLASS_MIN_REASON: usize = 20;
 
-/// A catalog row as a `'static` constant.
+/// A catalog row as a `'static` constant (with no checklist unless it names one first).
 macro_rules! row {
+    (checklist: $checklist:expr, $($field:ident : $value:expr),+ $(,)?) => {{
+        const ROW: Definition = Definition { checklist: $checklist, $($field: $value),+ };
+        &ROW
+    }};
     ($($field:ident : $value:expr),+ $(,)?) => {{
-        const ROW: Definition = Definition { $($field: $value),+ };
+        const ROW: Definition = Definition { checklist: &[], $($field: $value),+ };
         &ROW
     }};
 }
@@ -302,6 +309,11 @@ fn approval_record(p: &PathParams) -> Result<Option<String>, Invalid> {
     let team = p.id::<TeamId>("team_id")?;
     let technology = p.id::<TechnologyId>("technology_id")?;
     Ok(Some(team_approval_id(team, technology).to_string()))
+}
+
+/// The acknowledged checklist codes, sorted, when they are exactly `items`.
+fn checked(items: &[ChecklistItem], given: &[String]) -> Result<Vec<String>, Invalid> {
+    super::commands::acknowledged(items, given).map_err(|e| Invalid::field("acknowledged", e))
 }
 
 /// A body with nothing but a reason; the command is built after the body parses.
@@ -468,12 +480,18 @@ pub fn definition(operation: Operation) -> &'static Definition {
             audits: &[E::Technology], denied_as: E::Technology, approval: A::None,
         },
         O::RetireTechnology => row! {
+            checklist: TECHNOLOGY_CHECKLIST,
             operation: O::RetireTechnology,
-            route: route!(Post "/v1/technologies/{id}/retire", ReasonOnly,
+            route: route!(Post "/v1/technologies/{id}/retire", RetireBody,
                 target: technology_id,
-                parse: |p, b| reason_only(b, || Ok(Command::RetireTechnology(RetireTechnology { id: p.id("id")? })))),
+                parse: |p, b| with_body(b, |b: RetireBody| Ok(Command::RetireTechnology(RetireTechnology {
+                    id: p.id("id")?,
+                    acknowledged: checked(TECHNOLOGY_CHECKLIST, &b.acknowledged)?,
+                    scope: None,
+                })))),
             roles: ADMIN, reason: Required, category: C::TechnologyApproval, severity: S::High,
-            audits: &[E::Technology], denied_as: E::Technology, approval: A::Dual,
+            audits: &[E::Technology, E::VersionConstraint, E::TeamApproval, E::User],
+            denied_as: E::Technology, approval: A::Dual,
         },
         O::ChangeRiskLevel => row! {
             operation: O::ChangeRiskLevel,
@@ -623,6 +641,18 @@ pub fn definition(operation: Operation) -> &'static Definition {
                 })))),
             roles: ADMIN, reason: Optional, category: C::Ownership, severity: S::Medium,
             audits: &[E::System], denied_as: E::System, approval: A::None,
+        },
+        O::RetireSystem => row! {
+            checklist: SYSTEM_CHECKLIST,
+            operation: O::RetireSystem,
+            route: route!(Post "/v1/systems/{id}/retire", RetireBody,
+                target: system_id,
+                parse: |p, b| with_body(b, |b: RetireBody| Ok(Command::RetireSystem(RetireSystem {
+                    id: p.id("id")?,
+                    acknowledged: checked(SYSTEM_CHECKLIST, &b.acknowledged)?,
+                })))),
+            roles: ADMIN, reason: Required, category: C::Ownership, severity: S::High,
+            audits: &[E::System, E::Team], denied_as: E::System, approval: A::Dual,
         },
         O::AssignSteward => row! {
             operation: O::AssignSteward,
@@ -829,6 +859,10 @@ mod tests {
             Operation::AssignSteward => r#"{"userId":"u"}"#.into(),
             Operation::RegisterUser => r#"{"subject":"alice@idp.example"}"#.into(),
             Operation::Rollback => format!(r#"{{"toEntryId":"{tech}"}}"#),
+            Operation::RetireTechnology | Operation::RetireSystem => {
+                let codes: Vec<&str> = definition(op).checklist.iter().map(|i| i.code).collect();
+                serde_json::json!({"reason": "end of life", "acknowledged": codes}).to_string()
+            }
             _ => r#"{"reason":"because"}"#.into(),
         }
     }

@@ -12,8 +12,8 @@ use super::commands::{
     AssignSystemOwner, ChangeAction, ChangeConstraintRange, ChangeCriticality,
     ChangeResponsibilityAreas, ChangeRiskLevel, ConstraintEnforcement, CreateConstraint,
     CreateSystem, CreateTeam, CreateTechnology, Decide, DecideLicense, DeleteConstraint,
-    DeleteTeam, EraseUserPii, RegisterUser, RetireTechnology, Rollback, SetLicenseWhitelist,
-    SetSteward, TeamApprovalChange, TeamMembership, TransitionConstraint,
+    DeleteTeam, EraseUserPii, RegisterUser, RetireSystem, RetireTechnology, Rollback,
+    SetLicenseWhitelist, SetSteward, TeamApprovalChange, TeamMembership, TransitionConstraint,
 };
 use crate::domain::Operation;
 
@@ -87,6 +87,7 @@ commands! {
     CreateSystem(CreateSystem),
     AssignSystemOwner(AssignSystemOwner),
     ChangeCriticality(ChangeCriticality),
+    RetireSystem(RetireSystem),
     AssignSteward(SetSteward),
     RemoveSteward(SetSteward),
     RegisterUser(RegisterUser),

@@ -322,6 +322,9 @@ bodies! {
         #[serde(default)] #[schema(value_type = Option<String>, format = Uuid)] to_entry_id: Option<uuid::Uuid>, /// Or an instant: the state after the entity's last entry at or before it.
         #[serde(default)] at: Option<chrono::DateTime<chrono::Utc>>, /// `true` to ask for the rollback; without it the answer is a preview that writes nothing.
         #[serde(default)] confirm: bool }
+    /// `POST /v1/technologies/{id}/retire` and `/v1/systems/{id}/retire`.
+    struct RetireBody { /// Every item of the operation's retention checklist (listed in `/v1/catalog`), by code.
+        #[serde(default)] #[schema(max_items = 20)] acknowledged: Vec<String> }
     /// `POST /v1/teams`.
     struct CreateTeamBody { /// Unique name.
         #[schema(min_length = 1, max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f\xad]*[^\s\x00-\x1f\x7f-\x9f\xad][^\x00-\x1f\x7f-\x9f\xad]*$")] name: String, /// Areas the team is responsible for.

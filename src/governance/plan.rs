@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::snapshot::Node;
 use crate::domain::{EntityType, RelType};
+use crate::history::replay::AFFECTED;
 
 /// An entity an entry audits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -254,6 +255,31 @@ impl PlanBuilder {
         self.plan
             .changes
             .insert(key.to_owned(), json!({ "old": old, "new": new }));
+        self.write(&node.id, node.version(), key, new);
+        self
+    }
+
+    /// Sets `key` on another entity the change touches (`node` is not the primary),
+    /// recording `{old, new}` under `changes.affected.<id>.<key>` so replaying that
+    /// entity's entries reaches the same state; a value equal to the current one is
+    /// skipped. The caller names the entity as related.
+    #[must_use]
+    pub fn set_affected(mut self, node: &Node, key: &str, new: Value) -> Self {
+        let old = node.get(key);
+        if old == new {
+            return self;
+        }
+        let affected = self
+            .plan
+            .changes
+            .entry(AFFECTED.to_owned())
+            .or_insert_with(|| json!({}));
+        if let Some(map) = affected.as_object_mut() {
+            let fields = map.entry(node.id.clone()).or_insert_with(|| json!({}));
+            if let Some(fields) = fields.as_object_mut() {
+                fields.insert(key.to_owned(), json!({ "old": old, "new": new }));
+            }
+        }
         self.write(&node.id, node.version(), key, new);
         self
     }

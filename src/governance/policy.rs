@@ -153,6 +153,8 @@ mod tests {
             Operation::RevokeApproval,
             Operation::AssignSystemOwner,
             Operation::RetireTechnology,
+            Operation::RetireSystem,
+            Operation::Rollback,
             Operation::EraseUserPii,
         ] {
             assert_eq!(p.of(op), Some(DUAL), "{op}");

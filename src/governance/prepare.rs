@@ -1,6 +1,7 @@
-//! Commands that need the audit history before they can run: a rollback is prepared
-//! from the entity's own entries (the state at the chosen point, and the later entries
-//! it reverts), outside the change's transaction. The prepared command is what runs,
+//! Commands that need more than their input before they can run, prepared outside the
+//! change's transaction: a rollback from the entity's own entries (the state at the
+//! chosen point, and the later entries it reverts), a technology's retirement from the
+//! constraints and team approvals it ends. The prepared command is what runs,
 //! or what a change request stores: its digest pins the exact state it restores. If
 //! the entity changes in between, the change request's version check (or, at once,
 //! the decision against the locked state) sees it. A preview decides the prepared
@@ -10,10 +11,14 @@ use chrono::{DateTime, Utc};
 
 use serde_json::json;
 
-use super::commands::{Resolved, Rollback};
+use neo4rs::query;
+
+use super::commands::{Resolved, RetireTechnology, RetirementScope, Rollback};
 use super::statements::read_snapshot;
 use super::{Answer, Command, Decision, GovernanceError, Governor, Rejection};
 use crate::history::replay;
+
+const RETIREMENT_SCOPE: &str = include_str!("../../cypher/retirement_scope.cypher");
 
 impl Governor {
     /// `command`, prepared when it needs the history (`None`: run it as it is).
@@ -21,12 +26,40 @@ impl Governor {
         &self,
         command: &Command,
     ) -> Result<Option<Command>, GovernanceError> {
-        let Command::Rollback(rollback) = command else {
-            return Ok(None);
-        };
-        if rollback.resolved.is_some() {
-            return Ok(None);
+        match command {
+            Command::Rollback(rollback) if rollback.resolved.is_none() => {
+                self.prepare_rollback(rollback).await.map(Some)
+            }
+            Command::RetireTechnology(retire) if retire.scope.is_none() => {
+                self.prepare_retirement(retire).await.map(Some)
+            }
+            _ => Ok(None),
         }
+    }
+
+    async fn prepare_retirement(
+        &self,
+        retire: &RetireTechnology,
+    ) -> Result<Command, GovernanceError> {
+        let store = &self.store;
+        let row = store
+            .read_one(query(RETIREMENT_SCOPE).param("id", retire.id.to_string()))
+            .await
+            .map_err(GovernanceError::Store)?
+            .ok_or_else(|| store.decode("the retirement scope returned no row"))?;
+        let ids = |column: &str| -> Result<Vec<String>, GovernanceError> {
+            row.get(column).map_err(|e| store.decode(e).into())
+        };
+        Ok(Command::RetireTechnology(RetireTechnology {
+            scope: Some(RetirementScope {
+                constraints: ids("constraints")?,
+                approvals: ids("approvals")?,
+            }),
+            ..retire.clone()
+        }))
+    }
+
+    async fn prepare_rollback(&self, rollback: &Rollback) -> Result<Command, GovernanceError> {
         let entries = replay::entries(&self.store, rollback.entity_type, &rollback.id, None)
             .await
             .map_err(GovernanceError::Store)?;
@@ -69,14 +102,14 @@ impl Governor {
         };
         let (kept, reverted) = entries.split_at(cut + 1);
         let target = replay::fold(&rollback.id, rollback.entity_type, kept);
-        Ok(Some(Command::Rollback(Rollback {
+        Ok(Command::Rollback(Rollback {
             resolved: Some(Resolved {
                 to_entry_id: kept[cut].id.clone(),
                 target: target.into_iter().collect(),
                 reverts: reverted.iter().map(|e| e.id.clone()).collect(),
             }),
             ..rollback.clone()
-        })))
+        }))
     }
 }
 

@@ -12,6 +12,10 @@ use serde_json::{Value, json};
 use crate::domain::{EntityType, Operation};
 use crate::store::{Store, StoreError};
 
+/// The key of an entry's `changes` that holds the field changes of entities other
+/// than its primary one: `{"<id>": {"<field>": {"old": .., "new": ..}}}`.
+pub const AFFECTED: &str = "affected";
+
 const ENTITY_ENTRIES: &str = include_str!("../../cypher/entity_entries.cypher");
 const ENTITY_EXISTS: &str = include_str!("../../cypher/entity_exists.cypher");
 const ENTITY_STATE: &str = include_str!("../../cypher/entity_state.cypher");
@@ -26,8 +30,8 @@ pub type State = BTreeMap<String, Value>;
 pub fn governed_fields(entity_type: EntityType) -> &'static [&'static str] {
     match entity_type {
         EntityType::Team => &["name", "responsibilityAreas", "deleted", "members"],
-        EntityType::System => &["name", "criticality", "owner"],
-        EntityType::Technology => &["name", "riskLevel", "lifecycle", "steward"],
+        EntityType::System => &["name", "criticality", "deleted", "owner"],
+        EntityType::Technology => &["name", "riskLevel", "lifecycle", "deleted", "steward"],
         EntityType::VersionConstraint => &[
             "technologyId",
             "technologyName",
@@ -105,24 +109,12 @@ pub fn fold(entity_id: &str, entity_type: EntityType, entries: &[ReplayEntry]) -
             continue;
         };
         if entry.entity_id == entity_id {
-            for (field, change) in changes {
-                let list = |k: &str| {
-                    change
-                        .get(k)
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default()
-                };
-                if change.get("added").is_some() || change.get("removed").is_some() {
-                    set_field(&mut state, field, &list("added"), &list("removed"));
-                } else {
-                    match change.get("new") {
-                        Some(Value::Null) | None => state.remove(field),
-                        Some(value) => state.insert(field.clone(), value.clone()),
-                    };
-                }
-            }
+            apply(&mut state, changes);
             continue;
+        }
+        // Field changes the entry made to this entity beside its primary one.
+        if let Some(Value::Object(mine)) = changes.get(AFFECTED).and_then(|a| a.get(entity_id)) {
+            apply(&mut state, mine);
         }
         // The entity is a related one: apply the other side of relationship changes.
         let other = json!(entry.entity_id);
@@ -151,13 +143,41 @@ pub fn fold(entity_id: &str, entity_type: EntityType, entries: &[ReplayEntry]) -
                 }
                 steward_side(&mut state, changes, &me, &other);
             }
-            (EntityType::User, Some(Operation::AssignSteward | Operation::RemoveSteward)) => {
+            (
+                EntityType::User,
+                Some(
+                    Operation::AssignSteward
+                    | Operation::RemoveSteward
+                    | Operation::RetireTechnology,
+                ),
+            ) => {
                 steward_side(&mut state, changes, &me, &other);
             }
             _ => {}
         }
     }
     normalize(entity_type, state)
+}
+
+/// Applies `{field: {old, new} | {added, removed}}` to `state`.
+fn apply(state: &mut State, changes: &serde_json::Map<String, Value>) {
+    for (field, change) in changes {
+        let list = |k: &str| {
+            change
+                .get(k)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        if change.get("added").is_some() || change.get("removed").is_some() {
+            set_field(state, field, &list("added"), &list("removed"));
+        } else {
+            match change.get("new") {
+                Some(Value::Null) | None => state.remove(field),
+                Some(value) => state.insert(field.clone(), value.clone()),
+            };
+        }
+    }
 }
 
 /// The user's side of a technology's steward change: `stewardOf` gains or loses it.
@@ -424,6 +444,41 @@ mod tests {
         assert_eq!(state.get("members"), Some(&json!(["a"])));
         assert_eq!(state.get("deleted"), Some(&json!(true)));
         assert!(!state.contains_key("name"));
+    }
+
+    #[test]
+    fn an_entity_replays_what_another_entitys_entry_did_to_it() {
+        let retire = json!({
+            "lifecycle": {"old": "ACTIVE", "new": "RETIRED"},
+            "affected": {
+                "c": {"status": {"old": "ACTIVE", "new": "INACTIVE"}},
+                "other": {"status": {"old": "DRAFT", "new": "ACTIVE"}},
+            },
+        });
+        let entries = vec![
+            entry(
+                "c",
+                Operation::CreateConstraint,
+                json!({"status": {"old": null, "new": "DRAFT"}, "range": {"old": null, "new": "^1"}}),
+            ),
+            entry(
+                "c",
+                Operation::Activate,
+                json!({"status": {"old": "DRAFT", "new": "ACTIVE"}}),
+            ),
+            entry("t", Operation::RetireTechnology, retire.clone()),
+        ];
+        let state = fold("c", EntityType::VersionConstraint, &entries);
+        assert_eq!(state.get("status"), Some(&json!("INACTIVE")));
+        assert_eq!(state.get("range"), Some(&json!("^1")));
+        // The primary entity keeps its own fields; `affected` is not one of them.
+        let tech = fold(
+            "t",
+            EntityType::Technology,
+            &[entry("t", Operation::RetireTechnology, retire)],
+        );
+        assert_eq!(tech.get("lifecycle"), Some(&json!("RETIRED")));
+        assert!(!tech.contains_key("affected"));
     }
 
     #[test]

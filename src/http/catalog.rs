@@ -12,6 +12,7 @@ use super::{Access, AppState, MediaType, RouteDoc, schemas};
 use crate::domain::{EntityType, Operation, Role};
 use crate::governance::ApprovalPolicy;
 use crate::governance::catalog::{Method, routed};
+use crate::governance::commands::ChecklistItem;
 
 /// Every governed route: its path and its method router (the generic governed handler
 /// bound to the route's catalog row).
@@ -78,6 +79,9 @@ struct OperationView {
     severity: &'static str,
     /// The effective approval policy: `null` when the operation runs at once.
     approval: Option<ApprovalPolicy>,
+    /// What a request must acknowledge (`acknowledged`), item by item.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    checklist: &'static [ChecklistItem],
 }
 
 #[derive(Serialize)]
@@ -117,6 +121,7 @@ async fn get_catalog(
                 category: d.category.as_str(),
                 severity: d.severity.as_str(),
                 approval: policies.of(d.operation),
+                checklist: d.checklist,
             })
             .collect(),
         not_audited: NOT_AUDITED

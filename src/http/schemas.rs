@@ -304,6 +304,11 @@ pub fn catalog() -> Value {
                 "required": ["code", "method", "path", "requiredRoles", "reasonRequired", "approval"],
                 "properties": {
                     "code": {"type": "string"},
+                    "checklist": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["code", "text"],
+                        "properties": {"code": {"type": "string"}, "text": {"type": "string"}}
+                    }},
                     "approval": {"oneOf": [
                         {"type": "null"},
                         {"type": "object", "required": ["approvals", "role"], "properties": {

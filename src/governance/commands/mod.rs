@@ -5,6 +5,7 @@
 mod constraints;
 mod licenses;
 mod requests;
+mod retirement;
 mod rollback;
 mod systems;
 mod teams;
@@ -23,12 +24,15 @@ pub use constraints::{
 };
 pub use licenses::{DecideLicense, SetLicenseWhitelist};
 pub use requests::{Ask, ChangeAction, Concluded, Execution, Requester, conclude, request_plan};
+pub use retirement::{
+    ChecklistItem, RetireSystem, RetireTechnology, RetirementScope, SYSTEM_CHECKLIST,
+    TECHNOLOGY_CHECKLIST, acknowledged,
+};
 pub use rollback::{ROLLBACK_TYPES, Resolved, Rollback, RollbackPoint};
 pub use systems::{AssignSystemOwner, ChangeCriticality, CreateSystem, SetSteward};
 pub use teams::{ChangeResponsibilityAreas, CreateTeam, DeleteTeam, TeamMembership};
 pub use technologies::{
-    Approval, ApprovalChange, ChangeRiskLevel, CreateTechnology, RetireTechnology,
-    TeamApprovalChange,
+    Approval, ApprovalChange, ChangeRiskLevel, CreateTechnology, TeamApprovalChange,
 };
 pub use users::{EraseUserPii, RegisterUser};
 

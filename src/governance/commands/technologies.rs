@@ -1,4 +1,4 @@
-//! Technologies, their risk level and retirement, and team approvals (TIME category, EOL date, migration target, version approvals and revocations).
+//! Technologies and their risk level, and team approvals (TIME category, EOL date, migration target, version approvals and revocations).
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -49,30 +49,6 @@ impl Decide for CreateTechnology {
             .bookkeeping("nameKey", json!(natural_key(&self.name)))
             .status(None, Some("ACTIVE".into()))
             .build(""))
-    }
-}
-
-/// Retire a technology.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RetireTechnology {
-    /// Technology.
-    pub id: TechnologyId,
-}
-
-impl Decide for RetireTechnology {
-    fn targets(&self) -> Targets {
-        Targets::default().node(self.id)
-    }
-    fn primary_id(&self) -> Option<String> {
-        Some(self.id.to_string())
-    }
-    fn decide(&self, _: Operation, s: &Snapshot, _: &Stamp) -> Result<Decision, Rejection> {
-        let t = live(s, &self.id.to_string(), EntityType::Technology, "id")?;
-        Ok(PlanBuilder::new(entity(t), t.version())
-            .set(t, "lifecycle", json!("RETIRED"))
-            .status(status_of(t, "lifecycle"), Some("RETIRED".into()))
-            .build("the technology is already RETIRED"))
     }
 }
 
