@@ -298,6 +298,16 @@ async fn a_dual_approval_runs_the_exact_command_when_someone_else_approves() {
     };
     assert!(has_node(&cr, "request"), "{}", lineage.body);
     assert!(has_node(&executed_id, "decision"), "{}", lineage.body);
+    let ran = lineage.body["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|n| n["id"] == json!(executed_id))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(ran["evidence"][0]["digest"], EVIDENCE_DIGEST, "{ran}");
+    assert_eq!(ran["approverIds"], json!([approver_id]), "{ran}");
+    assert_eq!(ran["changeRequestId"], json!(cr), "{ran}");
     assert!(has_node(&admin_id, "actor") && has_node(&approver_id, "actor"));
     assert!(has_edge(&executed_id, &cr, "EXECUTES"), "{}", lineage.body);
     assert!(

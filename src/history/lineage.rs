@@ -138,10 +138,13 @@ fn decision_node(d: &Decision, in_force: &InForce) -> LineageNode {
         .filter(|(_, s)| s.as_str() == "ACTIVE")
         .map(|(c, _)| c)
         .collect();
-    let changes: Value = d.entry["changes"]
-        .as_str()
-        .and_then(|t| serde_json::from_str(t).ok())
-        .unwrap_or(Value::Null);
+    let parsed = |key: &str| -> Value {
+        d.entry[key]
+            .as_str()
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or(Value::Null)
+    };
+    let changes = parsed("changes");
     LineageNode {
         id: d.entry["id"].as_str().unwrap_or_default().to_owned(),
         kind: "decision",
@@ -158,6 +161,9 @@ fn decision_node(d: &Decision, in_force: &InForce) -> LineageNode {
             "reason": d.entry["reason"],
             "source": d.entry["source"],
             "policyVersion": d.entry["policyVersion"],
+            "evidence": parsed("evidence"),
+            "changeRequestId": d.entry["changeRequestId"],
+            "approverIds": d.entry["approverIds"],
             "actor": {"userId": d.actor_id, "displayName": d.actor_name.display_name, "erased": d.actor_name.erased},
             "supersedes": d.supersedes,
             "inForce": {"activeConstraints": active, "licenseDecisions": in_force.licenses},
