@@ -46,6 +46,14 @@ pub struct Settings {
     pub request_timeout_ms: u64,
     /// Largest accepted request body, in bytes.
     pub body_limit_bytes: usize,
+    /// Largest accepted SBOM document, in bytes (413 above it).
+    pub sbom_max_bytes: usize,
+    /// SBOMs kept per system, the current one included (older ones are deleted, with
+    /// the components no kept SBOM lists).
+    pub sbom_keep: usize,
+    /// Package URL `type/namespace/name` or `type/name` (or a component name) →
+    /// the name of the governed technology it is, where the two differ.
+    pub sbom_technology_aliases: BTreeMap<String, String>,
     /// Largest total size of a request's headers, in bytes (431 problem above it).
     pub max_header_bytes: usize,
     /// Longest accepted request URI, in bytes (414 problem above it).
@@ -167,6 +175,9 @@ impl Default for Settings {
             readiness_timeout_ms: 2_000,
             request_timeout_ms: 10_000,
             body_limit_bytes: 64 * 1024,
+            sbom_max_bytes: 50 * 1024 * 1024,
+            sbom_keep: 5,
+            sbom_technology_aliases: BTreeMap::new(),
             max_header_bytes: 32 * 1024,
             max_uri_bytes: 8 * 1024,
             denied_audit_per_minute: std::num::NonZeroU32::MIN.saturating_add(5),

@@ -22,6 +22,7 @@ pub mod governance;
 pub mod history;
 pub mod http;
 pub mod metrics;
+pub mod sbom;
 pub mod seed;
 pub mod store;
 pub mod telemetry;

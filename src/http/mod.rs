@@ -11,6 +11,7 @@ pub mod openapi;
 mod ops;
 pub mod problem;
 mod requests;
+pub mod sbom;
 pub mod schemas;
 
 use std::net::SocketAddr;
@@ -93,6 +94,31 @@ pub struct RouteDoc {
     pub route: fn() -> axum::routing::MethodRouter<AppState>,
 }
 
+/// A route that writes operational data (not a governed change, so outside the
+/// operation catalog and never audited): documented with the media types its body is
+/// accepted as.
+pub struct WriteDoc {
+    /// Route template.
+    pub path: &'static str,
+    /// `OpenAPI` operation id (not an operation code: nothing is audited).
+    pub operation_id: &'static str,
+    /// One-line summary.
+    pub summary: &'static str,
+    /// OpenAPI tag.
+    pub tag: &'static str,
+    /// Media types the body is accepted as.
+    pub media_types: &'static [&'static str],
+    /// The JSON Schema of a success.
+    pub response: fn() -> serde_json::Value,
+    /// The `POST` handler.
+    pub route: fn() -> axum::routing::MethodRouter<AppState>,
+}
+
+/// Every write route outside the operation catalog.
+pub fn write_routes() -> impl Iterator<Item = &'static WriteDoc> {
+    sbom::WRITES.iter()
+}
+
 /// A documented query parameter.
 pub struct Param {
     /// Name.
@@ -147,6 +173,7 @@ pub fn read_routes() -> impl Iterator<Item = &'static RouteDoc> {
         .chain(catalog::ROUTES)
         .chain(history::ROUTES)
         .chain(requests::ROUTES)
+        .chain(sbom::ROUTES)
         .chain(openapi::ROUTES)
 }
 
@@ -161,6 +188,9 @@ pub fn router(state: AppState) -> Router {
     }
     for (path, method_router) in catalog::governed_routes() {
         routes = routes.route(path, method_router);
+    }
+    for doc in write_routes() {
+        routes = routes.route(doc.path, (doc.route)());
     }
     routes
         .fallback(|| async { ApiError::RouteNotFound })

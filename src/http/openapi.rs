@@ -15,7 +15,7 @@ use utoipa::PartialSchema;
 
 use super::problem::ApiError;
 use super::schemas::{self, reference};
-use super::{Access, MediaType, Param, RouteDoc, read_routes};
+use super::{Access, MediaType, Param, RouteDoc, WriteDoc, read_routes, write_routes};
 use crate::domain::{
     Category, Criticality, EntityType, LicenseDecision, Operation, Outcome, RiskLevel, Role,
     Severity, Source, TimeCategory,
@@ -372,6 +372,50 @@ fn read_operation(route: &RouteDoc) -> Value {
     op
 }
 
+/// A write of operational data (an SBOM): its body media types and its answers.
+fn write_operation(route: &WriteDoc) -> Value {
+    let mut responses = Map::new();
+    responses.insert(
+        "200".into(),
+        success(
+            "Stored (or already current)",
+            MediaType::Json,
+            &(route.response)(),
+        ),
+    );
+    for (status, description) in [
+        ("400", "Not JSON, or an invalid path parameter"),
+        ("401", "No valid bearer token"),
+        (
+            "403",
+            "Not an integration with source SBOM nor a governance-admin",
+        ),
+        ("404", "The system does not exist"),
+        ("413", "The document is larger than sbom_max_bytes"),
+        ("415", "Not one of the accepted media types"),
+        (
+            "422",
+            "Not CycloneDX 1.4-1.6 or SPDX 2.3, or a field breaks its schema (named by its JSON pointer)",
+        ),
+        ("503", "Neo4j unavailable; retry"),
+    ] {
+        responses.insert(status.into(), problem(description));
+    }
+    common_errors(&mut responses);
+    let mut parameters = path_parameters(route.path);
+    parameters.push(correlation_header());
+    json!({
+        "operationId": route.operation_id,
+        "tags": [route.tag],
+        "summary": route.summary,
+        "description": "Operational data: stored without an audit entry (see notAudited in /v1/catalog).",
+        "parameters": parameters,
+        "requestBody": super::sbom::request_body(route.media_types),
+        "responses": responses,
+        "security": [{"bearer": []}],
+    })
+}
+
 /// Builds the document.
 #[must_use]
 pub fn document() -> Value {
@@ -393,6 +437,12 @@ pub fn document() -> Value {
             .entry(route.path.to_owned())
             .or_insert_with(|| json!({}));
         item["get"] = read_operation(route);
+    }
+    for route in write_routes() {
+        let item = paths
+            .entry(route.path.to_owned())
+            .or_insert_with(|| json!({}));
+        item["post"] = write_operation(route);
     }
     json!({
         "openapi": "3.1.0",

@@ -323,6 +323,92 @@ pub fn catalog() -> Value {
     })
 }
 
+/// `POST /v1/systems/{id}/sboms`.
+#[must_use]
+pub fn sbom_receipt() -> Value {
+    json!({
+        "type": "object",
+        "required": ["sbom", "alreadyCurrent", "counts", "evaluation", "policyVersion"],
+        "properties": {
+            "sbom": sbom(),
+            "alreadyCurrent": {"type": "boolean"},
+            "counts": {"type": "object", "required": ["components", "new", "updated", "unchanged", "unmatched"],
+                "properties": {
+                    "components": {"type": "integer"}, "new": {"type": "integer"},
+                    "updated": {"type": "integer"}, "unchanged": {"type": "integer"},
+                    "unmatched": {"type": "integer"}
+                }},
+            "evaluation": verdict_summary(),
+            "policyVersion": {"type": "string"}
+        }
+    })
+}
+
+fn sbom() -> Value {
+    json!({
+        "type": "object",
+        "required": ["id", "digest", "format", "specVersion", "ingestedAt", "ingestedBy"],
+        "properties": {
+            "id": {"type": "string"}, "digest": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"},
+            "format": {"enum": ["CycloneDX", "SPDX"]}, "specVersion": {"type": "string"},
+            "serialNumber": {"type": ["string", "null"]}, "ingestedAt": {"type": "string"},
+            "ingestedBy": {"type": "string"}
+        }
+    })
+}
+
+fn verdict_summary() -> Value {
+    json!({
+        "type": "object",
+        "required": ["components", "allowed", "violation", "needsReview", "unmatched"],
+        "properties": {
+            "components": {"type": "integer"}, "allowed": {"type": "integer"},
+            "violation": {"type": "integer"}, "needsReview": {"type": "integer"},
+            "unmatched": {"type": "integer"}
+        }
+    })
+}
+
+/// `GET /v1/systems/{id}/compliance`.
+#[must_use]
+pub fn compliance() -> Value {
+    let citation = json!({"auditLogId": {"type": "string"}, "operation": {"type": "string"}});
+    json!({
+        "type": "object",
+        "required": ["systemId", "policyVersion", "evaluatedAt", "summary", "components"],
+        "properties": {
+            "systemId": {"type": "string"},
+            "sbom": {"oneOf": [{"type": "null"}, sbom()]},
+            "ownerTeamId": {"type": ["string", "null"]},
+            "policyVersion": {"type": "string"},
+            "evaluatedAt": {"type": "string"},
+            "summary": verdict_summary(),
+            "components": {"type": "array", "items": {
+                "type": "object",
+                "required": ["key", "name", "verdict", "reasons"],
+                "properties": {
+                    "key": {"type": "string"}, "name": {"type": "string"},
+                    "version": {"type": ["string", "null"]},
+                    "technology": {"type": ["object", "null"]},
+                    "verdict": {"enum": ["allowed", "violation", "needs-review"]},
+                    "license": {"type": ["string", "null"]},
+                    "licenseChoice": {"type": ["array", "null"], "items": {"type": "string"}},
+                    "reasons": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["rule", "severity", "message"],
+                        "properties": {
+                            "rule": {"enum": ["license", "constraint", "approval"]},
+                            "severity": {"enum": ["violation", "needs-review", "warning", "satisfied"]},
+                            "message": {"type": "string"},
+                            "auditLogId": citation["auditLogId"], "operation": citation["operation"]
+                        }
+                    }}
+                }
+            }}
+        }
+    })
+}
+
 /// `/healthz`.
 #[must_use]
 pub fn health() -> Value {

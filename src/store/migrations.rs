@@ -98,6 +98,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         "0012_break_glass_review.cypher",
         include_str!("../../cypher/schema/0012_break_glass_review.cypher"),
     ),
+    (
+        "0013_sbom.cypher",
+        include_str!("../../cypher/schema/0013_sbom.cypher"),
+    ),
 ];
 
 const MIGRATIONS_APPLIED: &str = include_str!("../../cypher/migrations_applied.cypher");

@@ -201,6 +201,14 @@ pub fn token_for(roles: &[&str]) -> (String, String) {
     (sub, token)
 }
 
+/// A valid development token for a fresh subject with `roles` and a `source` claim.
+pub fn token_for_source(roles: &[&str], source: &str) -> (String, String) {
+    let sub = format!("test-{}", uuid::Uuid::new_v4());
+    let mut c = claims(&sub, roles);
+    c["source"] = json!(source);
+    (sub.clone(), hs256(&c, TEST_SECRET.as_bytes()))
+}
+
 /// Reads a response as a problem document, checking the media type.
 pub async fn problem(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
