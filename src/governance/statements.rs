@@ -10,16 +10,13 @@ use super::actor::Actor;
 use super::plan::{self, Plan};
 use super::snapshot::{Snapshot, Targets};
 use crate::audit::AuditEntry;
+pub(super) use crate::store::to_bolt;
 use crate::store::{Store, StoreError};
 
 const GOVERNED_READ: &str = include_str!("../../cypher/governed_read.cypher");
 const GOVERNED_WRITE: &str = include_str!("../../cypher/governed_write.cypher");
 const IDEMPOTENCY_STORE: &str = include_str!("../../cypher/idempotency_store.cypher");
 const INJECTED_FAILURE: &str = include_str!("../../cypher/injected_failure.cypher");
-
-pub(super) fn to_bolt(value: Value) -> neo4rs::BoltType {
-    neo4rs::BoltType::try_from(value).unwrap_or(neo4rs::BoltType::Null(neo4rs::BoltNull))
-}
 
 pub(super) async fn read_snapshot(
     store: &Store,

@@ -16,7 +16,7 @@ use super::evaluate::{
     self, ActiveConstraint, ApprovalRecord, Citation, Decisions, LicenseRule, Subject, Summary,
     TechnologyRef, Verdict,
 };
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, to_bolt};
 
 const BEGIN: &str = include_str!("../../cypher/sbom_begin.cypher");
 const KNOWN: &str = include_str!("../../cypher/sbom_known.cypher");
@@ -136,10 +136,6 @@ fn now() -> String {
 #[must_use]
 pub fn digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
-
-fn bolt(value: Value) -> neo4rs::BoltType {
-    neo4rs::BoltType::try_from(value).unwrap_or(neo4rs::BoltType::Null(neo4rs::BoltNull))
 }
 
 async fn rows(
@@ -266,7 +262,7 @@ async fn write(
         txn,
         query(CREATE)
             .param("system", system)
-            .param("sbom", bolt(props)),
+            .param("sbom", to_bolt(props)),
     )
     .await?;
     for (chunk, prints) in inventory
@@ -291,7 +287,7 @@ async fn write(
             txn,
             query(COMPONENTS)
                 .param("sbom", view.id.as_str())
-                .param("rows", bolt(Value::Array(batch))),
+                .param("rows", to_bolt(Value::Array(batch))),
         )
         .await?;
     }
@@ -303,7 +299,7 @@ async fn write(
         run(
             store,
             txn,
-            query(DEPENDENCIES).param("rows", bolt(Value::Array(batch))),
+            query(DEPENDENCIES).param("rows", to_bolt(Value::Array(batch))),
         )
         .await?;
     }

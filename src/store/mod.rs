@@ -88,6 +88,12 @@ impl StoreError {
     }
 }
 
+/// A JSON value as a Bolt parameter (`null` for what Bolt cannot carry).
+#[must_use]
+pub fn to_bolt(value: serde_json::Value) -> neo4rs::BoltType {
+    neo4rs::BoltType::try_from(value).unwrap_or(neo4rs::BoltType::Null(neo4rs::BoltNull))
+}
+
 impl Store {
     /// Builds the pool. Connections open lazily, so this succeeds while Neo4j is down.
     pub fn connect(settings: &Settings, metrics: Metrics) -> Result<Self, StoreError> {

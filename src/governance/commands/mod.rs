@@ -117,6 +117,20 @@ pub(super) fn status_of(node: &Node, key: &str) -> Option<String> {
     node.str(key).map(str::to_owned)
 }
 
+/// Makes `node` a tombstone: `deleted`, its name moved to `deletedName` so it can be
+/// used again (`nameKey` cleared), and when it happened.
+pub(super) fn tombstone(
+    plan: super::plan::PlanBuilder,
+    node: &Node,
+    stamp: &Stamp,
+) -> super::plan::PlanBuilder {
+    plan.set(node, "deleted", serde_json::json!(true))
+        .set(node, "name", Value::Null)
+        .set_quietly(node, "deletedName", node.get("name"))
+        .set_quietly(node, "nameKey", Value::Null)
+        .set_quietly(node, "deletedAt", serde_json::json!(stamp.now.to_rfc3339()))
+}
+
 pub(super) fn conflict(field: &'static str, message: impl Into<String>) -> Rejection {
     Rejection::Conflict {
         field,

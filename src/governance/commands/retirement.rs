@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Decide, conflict, entity, entity_id, live};
+use super::{Decide, conflict, entity, entity_id, live, tombstone};
 use crate::domain::{ConstraintStatus, EntityType, Operation, RelType, SystemId, TechnologyId};
 use crate::governance::Stamp;
 use crate::governance::plan::{Decision, PlanBuilder, Rejection};
@@ -182,7 +182,7 @@ impl Decide for RetireTechnology {
         if let Some(old) = stewards.first() {
             plan = plan.record("steward", &json!(old), &Value::Null);
         }
-        Ok(tombstone(plan, tech, stamp, &self.acknowledged)
+        Ok(retired(plan, tech, stamp, &self.acknowledged)
             .set(tech, "lifecycle", json!("RETIRED"))
             .status(
                 tech.str("lifecycle").map(str::to_owned),
@@ -224,7 +224,7 @@ impl Decide for RetireSystem {
         if let Some(old) = owners.first() {
             plan = plan.record("owner", &json!(old), &Value::Null);
         }
-        Ok(tombstone(plan, system, stamp, &self.acknowledged)
+        Ok(retired(plan, system, stamp, &self.acknowledged)
             .status(Some("ACTIVE".into()), Some("RETIRED".into()))
             .build(""))
     }
@@ -235,20 +235,9 @@ fn nodes<'a>(s: &'a Snapshot, ids: &'a [String]) -> impl Iterator<Item = &'a Nod
     ids.iter().filter_map(|id| s.node(id))
 }
 
-/// Makes `node` a tombstone: `deleted`, its name moved to `deletedName` so it can be
-/// used again, and the acknowledged checklist recorded.
-fn tombstone(
-    plan: PlanBuilder,
-    node: &Node,
-    stamp: &Stamp,
-    acknowledged: &[String],
-) -> PlanBuilder {
-    plan.set(node, "deleted", json!(true))
-        .set(node, "name", Value::Null)
-        .set_quietly(node, "deletedName", node.get("name"))
-        .set_quietly(node, "nameKey", Value::Null)
-        .set_quietly(node, "deletedAt", json!(stamp.now.to_rfc3339()))
-        .record("retentionChecklist", &Value::Null, &json!(acknowledged))
+/// Makes `node` a tombstone and records the acknowledged checklist.
+fn retired(plan: PlanBuilder, node: &Node, stamp: &Stamp, acknowledged: &[String]) -> PlanBuilder {
+    tombstone(plan, node, stamp).record("retentionChecklist", &Value::Null, &json!(acknowledged))
 }
 
 #[cfg(test)]

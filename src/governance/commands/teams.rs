@@ -1,9 +1,9 @@
 //! Teams, their responsibility areas and members.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{Decide, conflict, entity, entity_id, joinable, live, props};
+use super::{Decide, conflict, entity, entity_id, joinable, live, props, tombstone};
 use crate::domain::text::natural_key;
 use crate::domain::{EntityType, Operation, RelType, TeamId, UserId};
 use crate::governance::Stamp;
@@ -88,14 +88,11 @@ impl Decide for DeleteTeam {
             ));
         }
         // The name moves to `deletedName` so it can be used again; the tombstone keeps its id.
-        Ok(PlanBuilder::new(entity(team), team.version())
-            .set(team, "deleted", json!(true))
-            .set(team, "name", Value::Null)
-            .set_quietly(team, "deletedName", team.get("name"))
-            .set_quietly(team, "nameKey", Value::Null)
-            .set_quietly(team, "deletedAt", json!(stamp.now.to_rfc3339()))
-            .status(Some("ACTIVE".into()), Some("DELETED".into()))
-            .build(""))
+        Ok(
+            tombstone(PlanBuilder::new(entity(team), team.version()), team, stamp)
+                .status(Some("ACTIVE".into()), Some("DELETED".into()))
+                .build(""),
+        )
     }
 }
 
