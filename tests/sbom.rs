@@ -416,3 +416,283 @@ async fn verdicts_follow_the_decisions_in_force_and_cite_their_entries() {
     assert!(cites(tiny, &denied), "{tiny}");
     decide("0BSD", "allow").await;
 }
+
+/// A CycloneDX 1.6 document listing `purls` (each with the MIT license).
+fn cyclonedx(purls: &[String]) -> Vec<u8> {
+    let components: Vec<Value> = purls
+        .iter()
+        .map(|p| {
+            let name = p.rsplit('/').next().and_then(|n| n.split('@').next());
+            json!({"type": "library", "name": name, "purl": p,
+                   "licenses": [{"license": {"id": "MIT"}}]})
+        })
+        .collect();
+    json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": components})
+        .to_string()
+        .into_bytes()
+}
+
+#[tokio::test]
+async fn usage_answers_which_live_systems_use_which_versions_by_the_matching_rule() {
+    let tag = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let padkit = format!("padkit-{tag}");
+    let typings = format!("Pad Typings {tag}");
+    let mut settings = common::test_settings(&common::neo4j_uri());
+    settings
+        .sbom_technology_aliases
+        .insert(format!("npm/@padtypes-{tag}/core"), typings.clone());
+    let app = TestApp::spawn_with(settings).await;
+    let (_, admin) = app.caller(&["governance-admin"]).await;
+    let (_, sbom) = common::token_for_source(&["integration"], "SBOM");
+    let (_, reader) = app.caller(&["approver"]).await;
+    let new_tech = async |name: &str| {
+        id(&call(
+            &app,
+            &admin,
+            "POST",
+            "/v1/technologies",
+            json!({"name": name}),
+        )
+        .await)
+    };
+    let tech = new_tech(&padkit).await;
+    let typed = new_tech(&typings).await;
+    let team = id(&call(
+        &app,
+        &admin,
+        "POST",
+        "/v1/teams",
+        json!({"name": unique("usage owners")}),
+    )
+    .await);
+    let first = system(&app, &admin, Some(&team)).await;
+    let second = system(&app, &admin, None).await;
+    let retired = system(&app, &admin, None).await;
+    let purl = |v: &str| format!("pkg:npm/{padkit}@{v}");
+    let json = "application/json";
+    let send = async |sys: &str, purls: &[String]| {
+        let (status, receipt) = upload(&app, &sbom, sys, json, &cyclonedx(purls)).await;
+        assert_eq!(status, 200, "{receipt}");
+    };
+    send(
+        &first,
+        &[
+            purl("1.10.0"),
+            purl("1.9.0"),
+            format!("pkg:npm/%40padtypes-{tag}/core@2.0.0"),
+        ],
+    )
+    .await;
+    // Only the current SBOM counts: 0.1.0 was replaced.
+    send(&second, &[purl("0.1.0")]).await;
+    send(
+        &second,
+        &[purl("1.9.0"), format!("pkg:npm/other-{tag}@1.0.0")],
+    )
+    .await;
+    // A retired system uses nothing.
+    send(&retired, &[purl("3.0.0")]).await;
+    call(
+        &app,
+        &admin,
+        "POST",
+        &format!("/v1/systems/{retired}/retire"),
+        json!({"reason": "decommissioned", "acknowledged": ["data-disposed", "dependents-informed", "history-retained"]}),
+    )
+    .await;
+
+    let usage = app
+        .send(
+            "GET",
+            &format!("/v1/technologies/{tech}/usage"),
+            &reader,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(usage.status, 200, "{}", usage.body);
+    assert_eq!(usage.body["name"], json!(padkit));
+    let mut systems: Vec<&str> = usage.body["systems"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["systemId"].as_str())
+        .collect();
+    systems.sort_unstable();
+    let mut want = vec![first.as_str(), second.as_str()];
+    want.sort_unstable();
+    assert_eq!(systems, want, "{}", usage.body);
+    let versions: Vec<(Value, usize)> = usage.body["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            let n = v["systemIds"].as_array().map_or(0, Vec::len);
+            (v["version"].clone(), n)
+        })
+        .collect();
+    assert_eq!(
+        versions,
+        [(json!("1.9.0"), 2), (json!("1.10.0"), 1)],
+        "{}",
+        usage.body
+    );
+    let owned = usage.body["systems"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["systemId"] == first.as_str()))
+        .map(|s| s["ownerTeamId"].clone());
+    assert_eq!(owned, Some(json!(team)));
+
+    // The alias table maps the scoped package to its technology, in usage and
+    // compliance alike.
+    let aliased = app
+        .send(
+            "GET",
+            &format!("/v1/technologies/{typed}/usage"),
+            &reader,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(aliased.status, 200, "{}", aliased.body);
+    assert_eq!(aliased.body["systems"][0]["systemId"], json!(first));
+    assert_eq!(aliased.body["versions"][0]["version"], "2.0.0");
+    let compliance = app
+        .send(
+            "GET",
+            &format!("/v1/systems/{first}/compliance"),
+            &reader,
+            None,
+            &[],
+        )
+        .await;
+    let scoped = verdict(
+        &compliance.body,
+        &format!("pkg:npm/%40padtypes-{tag}/core@2.0.0"),
+    );
+    assert_eq!(scoped["technology"]["id"], json!(typed), "{scoped}");
+
+    let missing = app
+        .send(
+            "GET",
+            &format!("/v1/technologies/{}/usage", uuid::Uuid::new_v4()),
+            &reader,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(missing.status, 404, "{}", missing.body);
+    let bad = app
+        .send(
+            "GET",
+            "/v1/technologies/not-an-id/usage",
+            &reader,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    let anonymous = app
+        .get(&format!("/v1/technologies/{tech}/usage"), None)
+        .await;
+    assert_eq!(anonymous.status().as_u16(), 401);
+}
+
+/// The SBOMs describing `system`, newest first: `[id, current, components]`.
+async fn stored(app: &TestApp, system: &str) -> Vec<Value> {
+    app.query_column(
+        "MATCH (sb:Sbom)-[:DESCRIBES]->(:System {id: $id}) \
+         WITH sb ORDER BY sb.ingestedAt DESC \
+         RETURN [sb.id, sb.current, COUNT { (sb)-[:CONTAINS]->() }] AS s",
+        json!({"id": system}),
+        "s",
+    )
+    .await
+}
+
+async fn components_named(app: &TestApp, prefix: &str) -> usize {
+    app.query_column(
+        "MATCH (c:Component) WHERE c.key STARTS WITH $prefix RETURN count(c) AS n",
+        json!({"prefix": prefix}),
+        "n",
+    )
+    .await
+    .first()
+    .and_then(Value::as_u64)
+    .and_then(|n| usize::try_from(n).ok())
+    .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn size_limit_pruning_concurrent_ingests_and_a_failed_ingest_keep_the_state_whole() {
+    let tag = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let mut settings = common::test_settings(&common::neo4j_uri());
+    settings.sbom_max_bytes = 4096;
+    settings.sbom_keep = 2;
+    let app = TestApp::spawn_with(settings).await;
+    let (_, admin) = app.caller(&["governance-admin"]).await;
+    let (_, sbom) = common::token_for_source(&["integration"], "SBOM");
+    let sys = system(&app, &admin, None).await;
+    let json = "application/json";
+    let doc = |generation: &str, n: usize| -> Vec<u8> {
+        let purls: Vec<String> = (0..n)
+            .map(|i| format!("pkg:npm/limits-{tag}-{generation}-{i}@1.0.0"))
+            .collect();
+        cyclonedx(&purls)
+    };
+    let prefix = |generation: &str| format!("pkg:npm/limits-{tag}-{generation}-");
+
+    // Above the limit: 413, nothing stored.
+    let (status, problem) = upload(&app, &sbom, &sys, json, &doc("big", 40)).await;
+    assert_eq!(status, 413, "{problem}");
+    assert!(stored(&app, &sys).await.is_empty());
+
+    // Three generations with keep = 2: the oldest goes, with the components only it
+    // listed.
+    let mut ids = Vec::new();
+    for generation in ["a", "b", "c"] {
+        let (status, receipt) = upload(&app, &sbom, &sys, json, &doc(generation, 3)).await;
+        assert_eq!(status, 200, "{receipt}");
+        assert_eq!(receipt["counts"]["new"], 3, "{receipt}");
+        ids.push(receipt["sbom"]["id"].clone());
+    }
+    assert_eq!(
+        stored(&app, &sys).await,
+        [json!([ids[2], true, 3]), json!([ids[1], false, 3])]
+    );
+    assert_eq!(components_named(&app, &prefix("a")).await, 0);
+    assert_eq!(components_named(&app, &prefix("b")).await, 3);
+
+    // A failure after every write leaves the previous state whole.
+    let failing = govtrail::sbom::SbomSettings {
+        keep: 2,
+        aliases: std::collections::BTreeMap::new(),
+        policy_version: common::policy_version(),
+        fail_before_commit: true,
+    };
+    let user = app.user_id(&admin).await;
+    let failed =
+        govtrail::sbom::ingest::ingest(&app.state.store, &failing, &sys, &doc("d", 3), &user).await;
+    assert!(failed.is_err(), "the injected failure surfaces");
+    assert_eq!(
+        stored(&app, &sys).await,
+        [json!([ids[2], true, 3]), json!([ids[1], false, 3])],
+        "the previous SBOMs, current flag and components are untouched"
+    );
+    assert_eq!(components_named(&app, &prefix("d")).await, 0);
+    assert_eq!(components_named(&app, &prefix("b")).await, 3, "not pruned");
+
+    // Concurrent ingests of one system queue on its lock: both land, one is current.
+    let other = system(&app, &admin, None).await;
+    let (left, right) = (doc("e", 3), doc("f", 3));
+    let ((s1, r1), (s2, r2)) = tokio::join!(
+        upload(&app, &sbom, &other, json, &left),
+        upload(&app, &sbom, &other, json, &right)
+    );
+    assert_eq!((s1, s2), (200, 200), "{r1} {r2}");
+    let after = stored(&app, &other).await;
+    assert_eq!(after.len(), 2, "{after:?}");
+    let current: Vec<&Value> = after.iter().filter(|s| s[1] == true).collect();
+    assert_eq!(current.len(), 1, "exactly one current SBOM: {after:?}");
+    assert_eq!(after[0][1], true, "the later ingest is the current one");
+}

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use govtrail::auth::{DevTokenRequest, mint_dev_token};
 use govtrail::config::Settings;
-use govtrail::domain::{Role, Subject};
+use govtrail::domain::{Role, Source, Subject};
 use secrecy::SecretString;
 
 pub const SECRET: &str = "govtrail-bench-development-secret-0123456789";
@@ -66,10 +66,15 @@ pub fn settings(uri: &str) -> Settings {
 }
 
 pub fn token(subject: &str, role: Role) -> Result<String, String> {
+    token_from(subject, role, None)
+}
+
+/// A token with `role` whose `source` claim is `source`.
+pub fn token_from(subject: &str, role: Role, source: Option<Source>) -> Result<String, String> {
     let request = DevTokenRequest {
         subject: Subject::parse(subject).map_err(|e| e.to_string())?,
         roles: vec![role],
-        source: None,
+        source,
         name: Some(format!("Bench {subject}")),
         ttl_secs: 24 * 3600,
     };

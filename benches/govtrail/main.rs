@@ -1,7 +1,7 @@
 //! govtrail benchmarks: governed writes against the bare change (the physical limit),
 //! a hot entity, history and feed latency as the log grows, as-of state and lineage on
 //! a long history, export and verification throughput, and Bolt round trips per
-//! change. Runs against a Neo4j and a `govtrail serve` it starts itself, prints a
+//! change, and SBOM ingest and evaluation. Runs against a Neo4j and a `govtrail serve` it starts itself, prints a
 //! table and writes JSON.
 //!
 //! `cargo bench --bench govtrail` runs the full benchmark (see docs/performance.md for
@@ -18,6 +18,7 @@
 mod env;
 mod load;
 mod proxy;
+mod sbom;
 mod scenarios;
 
 use std::path::PathBuf;
@@ -59,6 +60,9 @@ pub struct Options {
     /// Neo4j page cache in MiB.
     #[arg(long, default_value_t = 3072)]
     pub neo4j_page_cache_mb: u32,
+    /// Components of the SBOM the ingest scenario sends.
+    #[arg(long, default_value_t = 20_000)]
+    pub sbom_components: usize,
     /// Skip the large log (and what needs it).
     #[arg(long)]
     pub skip_large: bool,
@@ -72,6 +76,7 @@ impl Options {
         self.seconds = 0.5;
         self.requests = 10;
         self.concurrency = vec![1, 4];
+        self.sbom_components = 300;
         self.out = PathBuf::from("target/bench/smoke.json");
         self.neo4j_heap = "768m".into();
         self.neo4j_page_cache_mb = 128;

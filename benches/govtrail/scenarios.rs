@@ -2,7 +2,7 @@
 //! large log (same probe entities, so only the log size changes), as-of state and
 //! lineage on a long history, export and verification of the whole log, then writes on
 //! that log: Bolt round trips per change, audit overhead (bare Cypher vs governed
-//! library call vs governed HTTP) at each concurrency, and a hot entity.
+//! library call vs governed HTTP) at each concurrency, a hot entity, and SBOM ingest.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -40,6 +40,7 @@ pub struct Report {
     round_trips: Value,
     overhead: Vec<OverheadRow>,
     hot_entity: Value,
+    sbom: Value,
 }
 
 #[derive(Debug, Serialize)]
@@ -310,6 +311,14 @@ pub async fn run(o: &Options) -> Result<Report, String> {
         "http": hot_http,
         "httpVsBare": hot_http.per_second / hot_bare.per_second.max(1e-9),
     });
+    let sbom = crate::sbom::run(
+        &bench.http,
+        &bench.base,
+        &server,
+        o.sbom_components,
+        o.requests,
+    )
+    .await?;
     drop(server);
     drop(neo4j);
     Ok(Report {
@@ -331,6 +340,7 @@ pub async fn run(o: &Options) -> Result<Report, String> {
         round_trips,
         overhead,
         hot_entity,
+        sbom,
     })
 }
 
@@ -812,5 +822,6 @@ pub fn render(r: &Report) -> String {
         );
     }
     let _ = writeln!(out, "\nhot entity: {}", r.hot_entity);
+    let _ = writeln!(out, "\nSBOM: {}", r.sbom);
     out
 }

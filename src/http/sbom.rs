@@ -2,7 +2,9 @@
 //! SBOM, or a `governance-admin`) stores a CycloneDX or SPDX document as the system's
 //! current component set and answers a receipt with the evaluation summary;
 //! `GET /v1/systems/{id}/compliance` judges the current set against the governed
-//! decisions in force. SBOM data is operational: neither writes an audit entry.
+//! decisions in force; `GET /v1/technologies/{id}/usage` answers which systems use
+//! which versions of a technology. SBOM data is operational: none writes an audit
+//! entry.
 
 use axum::body::to_bytes;
 use axum::extract::{Path, Request, State};
@@ -13,9 +15,9 @@ use serde_json::{Map, Value, json};
 use super::extract::Authenticated;
 use super::problem::{ApiError, FieldError};
 use super::{Access, AppState, MediaType, RouteDoc, WriteDoc, schemas};
-use crate::domain::{Role, Source, SystemId};
+use crate::domain::{Role, Source, SystemId, TechnologyId};
 use crate::sbom::document::DocumentError;
-use crate::sbom::ingest::{self, SbomError, SbomSettings};
+use crate::sbom::{SbomError, SbomSettings, compliance, ingest, usage};
 
 /// The media types an SBOM is accepted as.
 pub const SBOM_MEDIA_TYPES: [&str; 3] = [
@@ -25,15 +27,26 @@ pub const SBOM_MEDIA_TYPES: [&str; 3] = [
 ];
 
 /// Read routes of this module.
-pub const ROUTES: &[RouteDoc] = &[RouteDoc {
-    path: "/v1/systems/{id}/compliance",
-    summary: "Each component of the system's current SBOM judged against the license decisions, the whitelist, and the owning team's constraints and approvals, every reason citing the entry behind it",
-    tag: "sbom",
-    access: Access::AnyRole,
-    query: &[],
-    response: (MediaType::Json, schemas::compliance),
-    route: || get(get_compliance),
-}];
+pub const ROUTES: &[RouteDoc] = &[
+    RouteDoc {
+        path: "/v1/systems/{id}/compliance",
+        summary: "Each component of the system's current SBOM judged against the license decisions, the whitelist, and the owning team's constraints and approvals, every reason citing the entry behind it",
+        tag: "sbom",
+        access: Access::AnyRole,
+        query: &[],
+        response: (MediaType::Json, schemas::compliance),
+        route: || get(get_compliance),
+    },
+    RouteDoc {
+        path: "/v1/technologies/{id}/usage",
+        summary: "Which live systems use which versions of the technology, from their current SBOMs, by the documented matching rule",
+        tag: "sbom",
+        access: Access::AnyRole,
+        query: &[],
+        response: (MediaType::Json, schemas::technology_usage),
+        route: || get(get_usage),
+    },
+];
 
 /// Write routes of this module (operational data, not governed changes).
 pub const WRITES: &[WriteDoc] = &[WriteDoc {
@@ -51,6 +64,7 @@ fn settings(state: &AppState) -> SbomSettings {
         keep: state.settings.sbom_keep,
         aliases: state.settings.sbom_technology_aliases.clone(),
         policy_version: state.governor.policies().version().to_owned(),
+        fail_before_commit: false,
     }
 }
 
@@ -60,12 +74,17 @@ fn system_id(text: &str) -> Result<String, ApiError> {
         .map_err(|e| ApiError::InvalidParameters(vec![FieldError::new("id", e.to_string())]))
 }
 
+fn technology_id(text: &str) -> Result<String, ApiError> {
+    TechnologyId::parse(text)
+        .map(|id| id.to_string())
+        .map_err(|e| ApiError::InvalidParameters(vec![FieldError::new("id", e.to_string())]))
+}
+
 fn to_api_error(error: SbomError) -> ApiError {
     match error {
-        SbomError::UnknownSystem(id) => ApiError::EntityNotFound(vec![FieldError::new(
-            "id",
-            format!("system {id} does not exist"),
-        )]),
+        SbomError::UnknownSystem(_) | SbomError::UnknownTechnology(_) => {
+            ApiError::EntityNotFound(vec![FieldError::new("id", error.to_string())])
+        }
         SbomError::Document(DocumentError::Json(message)) => ApiError::MalformedBody(message),
         SbomError::Document(DocumentError::Schema { pointer, message }) => {
             ApiError::Validation(vec![FieldError::new(pointer, message)])
@@ -129,11 +148,26 @@ async fn get_compliance(
 ) -> Result<axum::Json<Value>, ApiError> {
     caller.require(Role::ALL)?;
     let system = system_id(&id)?;
-    let compliance = ingest::compliance(&state.store, &settings(&state), &system)
+    let compliance = compliance::compliance(&state.store, &settings(&state), &system)
         .await
         .map_err(to_api_error)?;
     Ok(axum::Json(
         serde_json::to_value(compliance).unwrap_or(Value::Null),
+    ))
+}
+
+async fn get_usage(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    caller.require(Role::ALL)?;
+    let technology = technology_id(&id)?;
+    let usage = usage::usage(&state.store, &settings(&state), &technology)
+        .await
+        .map_err(to_api_error)?;
+    Ok(axum::Json(
+        serde_json::to_value(usage).unwrap_or(Value::Null),
     ))
 }
 

@@ -409,6 +409,45 @@ pub fn compliance() -> Value {
     })
 }
 
+/// `GET /v1/technologies/{id}/usage`.
+#[must_use]
+pub fn technology_usage() -> Value {
+    let nullable = json!({"type": ["string", "null"]});
+    json!({
+        "type": "object",
+        "required": ["technologyId", "name", "systems", "versions"],
+        "properties": {
+            "technologyId": {"type": "string"},
+            "name": {"type": "string"},
+            "systems": {"type": "array", "items": {
+                "type": "object",
+                "required": ["systemId", "sbomId", "ingestedAt", "components"],
+                "properties": {
+                    "systemId": {"type": "string"}, "name": nullable,
+                    "ownerTeamId": nullable, "sbomId": {"type": "string"},
+                    "ingestedAt": {"type": "string"},
+                    "components": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["key", "name"],
+                        "properties": {
+                            "key": {"type": "string"}, "name": {"type": "string"},
+                            "version": nullable, "purl": nullable
+                        }
+                    }}
+                }
+            }},
+            "versions": {"type": "array", "items": {
+                "type": "object",
+                "required": ["systemIds"],
+                "properties": {
+                    "version": nullable,
+                    "systemIds": {"type": "array", "items": {"type": "string"}}
+                }
+            }}
+        }
+    })
+}
+
 /// `/healthz`.
 #[must_use]
 pub fn health() -> Value {

@@ -120,12 +120,12 @@ pub fn parse(bytes: &[u8]) -> Result<Inventory, DocumentError> {
             let version = probe.spec_version.unwrap_or_default();
             supported(Format::CycloneDx, &version, &CYCLONEDX_VERSIONS)?;
             let bom: CycloneDx = strict(bytes)?;
-            Ok(bom.inventory(version))
+            bom.inventory(version)
         }
         (None, Some(version)) => {
             supported(Format::Spdx, &version, &SPDX_VERSIONS)?;
             let doc: Spdx = strict(bytes)?;
-            Ok(doc.inventory(version))
+            doc.inventory(version)
         }
         _ => Err(DocumentError::Unrecognised),
     }
@@ -171,6 +171,12 @@ fn strict<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DocumentError> {
     })
 }
 
+/// The version a package URL names, for a component that gives none itself.
+fn purl_version(purl: Option<&str>) -> Option<String> {
+    let parsed = purl?.parse::<packageurl::PackageUrl<'static>>().ok()?;
+    parsed.version().map(str::to_owned)
+}
+
 /// The key of a component: its package URL, else `name@version`.
 fn key_of(name: &str, version: Option<&str>, purl: Option<&str>) -> String {
     purl.map_or_else(
@@ -187,8 +193,26 @@ struct Collected {
     refs: HashMap<String, String>,
 }
 
+/// The longest component key stored (Neo4j indexes keys of up to about 8 KB; a real
+/// package URL is far shorter).
+pub const MAX_KEY_BYTES: usize = 4096;
+
 impl Collected {
-    fn push(&mut self, reference: Option<String>, component: Component) {
+    /// Adds the component found at JSON pointer `at`, unless its key was seen.
+    fn push(
+        &mut self,
+        at: &str,
+        reference: Option<String>,
+        component: Component,
+    ) -> Result<(), DocumentError> {
+        if component.key.len() > MAX_KEY_BYTES {
+            return Err(DocumentError::Schema {
+                pointer: at.to_owned(),
+                message: format!(
+                    "the component's key (its package URL, or name@version) is longer than {MAX_KEY_BYTES} bytes"
+                ),
+            });
+        }
         if let Some(reference) = reference {
             self.refs.insert(reference, component.key.clone());
         }
@@ -197,6 +221,7 @@ impl Collected {
                 .insert(component.key.clone(), self.components.len());
             self.components.push(component);
         }
+        Ok(())
     }
 
     fn edge(&self, from: &str, to: &str) -> Option<(String, String)> {
@@ -271,11 +296,24 @@ struct CdxDependency {
 }
 
 impl CycloneDx {
-    fn inventory(self, spec_version: String) -> Inventory {
+    fn inventory(self, spec_version: String) -> Result<Inventory, DocumentError> {
         let mut collected = Collected::default();
-        let mut stack: Vec<CdxComponent> = self.components.into_iter().rev().collect();
-        while let Some(mut c) = stack.pop() {
-            stack.extend(std::mem::take(&mut c.components).into_iter().rev());
+        let mut stack: Vec<(String, CdxComponent)> = self
+            .components
+            .into_iter()
+            .enumerate()
+            .rev()
+            .map(|(i, c)| (format!("/components/{i}"), c))
+            .collect();
+        while let Some((at, mut c)) = stack.pop() {
+            let nested = std::mem::take(&mut c.components);
+            stack.extend(
+                nested
+                    .into_iter()
+                    .enumerate()
+                    .rev()
+                    .map(|(i, n)| (format!("{at}/components/{i}"), n)),
+            );
             let name = match &c.group {
                 Some(group) if !group.is_empty() => format!("{group}/{}", c.name),
                 _ => c.name.clone(),
@@ -290,10 +328,10 @@ impl CycloneDx {
                     .map(|r| format!("{} {}", r.kind, r.url))
                     .collect(),
                 name,
-                version: c.version,
+                version: c.version.or_else(|| purl_version(c.purl.as_deref())),
                 purl: c.purl,
             };
-            collected.push(c.bom_ref, component);
+            collected.push(&at, c.bom_ref, component)?;
         }
         let dependencies = self
             .dependencies
@@ -301,26 +339,30 @@ impl CycloneDx {
             .flat_map(|d| d.depends_on.iter().map(move |to| (&d.reference, to)))
             .filter_map(|(from, to)| collected.edge(from, to))
             .collect();
-        Inventory {
+        Ok(Inventory {
             format: Format::CycloneDx,
             spec_version,
             serial_number: self.serial_number,
             components: collected.components,
             dependencies,
-        }
+        })
     }
 }
 
 /// A CycloneDX component's licenses as one expression: an `expression` as written,
 /// several licenses joined with `AND` (each applies).
 fn cdx_license(choices: &[CdxLicenseChoice]) -> Option<String> {
-    let parts: Vec<String> = choices
-        .iter()
-        .filter_map(|choice| match choice {
+    let mut parts: Vec<String> = Vec::new();
+    for choice in choices {
+        let part = match choice {
             CdxLicenseChoice::Expression { expression } => Some(expression.clone()),
             CdxLicenseChoice::License { license } => license.id.clone().or(license.name.clone()),
-        })
-        .collect();
+        };
+        // A license listed twice (tools do) is one license, not `(MIT) AND (MIT)`.
+        if let Some(part) = part.filter(|p| !parts.contains(p)) {
+            parts.push(part);
+        }
+    }
     match parts.len() {
         0 => None,
         1 => parts.into_iter().next(),
@@ -385,9 +427,9 @@ struct SpdxRelationship {
 }
 
 impl Spdx {
-    fn inventory(self, spec_version: String) -> Inventory {
+    fn inventory(self, spec_version: String) -> Result<Inventory, DocumentError> {
         let mut collected = Collected::default();
-        for p in self.packages {
+        for (i, p) in self.packages.into_iter().enumerate() {
             let purl = p
                 .external_refs
                 .iter()
@@ -408,7 +450,7 @@ impl Spdx {
             let component = Component {
                 key: key_of(&p.name, p.version_info.as_deref(), purl.as_deref()),
                 name: p.name,
-                version: p.version_info,
+                version: p.version_info.or_else(|| purl_version(purl.as_deref())),
                 purl,
                 license,
                 hashes: p
@@ -418,7 +460,7 @@ impl Spdx {
                     .collect(),
                 references,
             };
-            collected.push(Some(p.spdx_id), component);
+            collected.push(&format!("/packages/{i}"), Some(p.spdx_id), component)?;
         }
         let dependencies = self
             .relationships
@@ -429,19 +471,20 @@ impl Spdx {
                 _ => None,
             })
             .collect();
-        Inventory {
+        Ok(Inventory {
             format: Format::Spdx,
             spec_version,
             serial_number: self.document_namespace,
             components: collected.components,
             dependencies,
-        }
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn cyclonedx_components_nest_and_licenses_combine() {
@@ -503,5 +546,63 @@ mod tests {
             panic!("expected a schema error")
         };
         assert_eq!(pointer, "/components/1/name");
+    }
+
+    #[test]
+    fn a_component_without_a_version_takes_its_package_url_version() {
+        let doc = json!({"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [
+            {"name": "a", "purl": "pkg:npm/a@1.2.3"},
+            {"name": "b", "version": "2.0.0", "purl": "pkg:npm/b@9.9.9"},
+            {"name": "c", "purl": "pkg:npm/c"}
+        ]});
+        let Ok(inventory) = parse(doc.to_string().as_bytes()) else {
+            panic!("a valid document")
+        };
+        let versions: Vec<_> = inventory
+            .components
+            .iter()
+            .map(|c| c.version.as_deref())
+            .collect();
+        assert_eq!(versions, [Some("1.2.3"), Some("2.0.0"), None]);
+    }
+
+    #[test]
+    fn several_licenses_are_joined_with_and_each_once() {
+        let doc = json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [
+            {"name": "a", "licenses": [{"license": {"id": "MIT"}}, {"license": {"id": "MIT"}}]},
+            {"name": "b", "licenses": [{"license": {"id": "MIT"}}, {"license": {"name": "Custom"}}]}
+        ]});
+        let Ok(inventory) = parse(doc.to_string().as_bytes()) else {
+            panic!("a valid document")
+        };
+        let licenses: Vec<_> = inventory
+            .components
+            .iter()
+            .map(|c| c.license.as_deref())
+            .collect();
+        assert_eq!(licenses, [Some("MIT"), Some("(MIT) AND (Custom)")]);
+    }
+
+    #[test]
+    fn an_overlong_key_is_refused_at_the_component_that_has_it() {
+        let long = "x".repeat(MAX_KEY_BYTES);
+        let nested = json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [
+            {"name": "a", "components": [{"name": "b"}, {"name": long, "version": "1"}]}
+        ]});
+        let Err(DocumentError::Schema { pointer, .. }) = parse(nested.to_string().as_bytes())
+        else {
+            panic!("expected a schema error")
+        };
+        assert_eq!(pointer, "/components/0/components/1");
+        let spdx = json!({"spdxVersion": "SPDX-2.3", "packages": [
+            {"SPDXID": "SPDXRef-a", "name": long}
+        ]});
+        let Err(DocumentError::Schema { pointer, .. }) = parse(spdx.to_string().as_bytes()) else {
+            panic!("expected a schema error")
+        };
+        assert_eq!(pointer, "/packages/0");
+        let fits = json!({"bomFormat": "CycloneDX", "specVersion": "1.6",
+                          "components": [{"name": "x".repeat(MAX_KEY_BYTES - 1)}]});
+        assert!(parse(fits.to_string().as_bytes()).is_ok());
     }
 }

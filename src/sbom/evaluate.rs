@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::domain::text::natural_key;
+use super::matching::MatchKeys;
 
 /// The entry behind a decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -191,33 +191,6 @@ pub struct Summary {
     pub unmatched: usize,
 }
 
-/// The name a component is matched to a technology by: the alias table's entry for
-/// its package URL's `type/namespace/name` or `type/name`, else the package URL's
-/// name, else the component's name; compared as a natural key (NFC, case-folded).
-#[must_use]
-pub fn technology_key(subject: &Subject, aliases: &BTreeMap<String, String>) -> String {
-    let purl = subject
-        .purl
-        .as_deref()
-        .and_then(|p| p.parse::<packageurl::PackageUrl<'static>>().ok());
-    let name = purl.as_ref().map_or_else(
-        || subject.name.clone(),
-        |p| {
-            let full = match p.namespace() {
-                Some(ns) => format!("{}/{ns}/{}", p.ty(), p.name()),
-                None => format!("{}/{}", p.ty(), p.name()),
-            };
-            let short = format!("{}/{}", p.ty(), p.name());
-            aliases
-                .get(&full)
-                .or_else(|| aliases.get(&short))
-                .cloned()
-                .unwrap_or_else(|| p.name().to_owned())
-        },
-    );
-    natural_key(aliases.get(&subject.name).unwrap_or(&name))
-}
-
 /// Judges every component; answers the verdicts and their counts.
 #[must_use]
 pub fn evaluate(
@@ -246,7 +219,8 @@ pub fn evaluate(
 }
 
 fn judge(s: &Subject, d: &Decisions, aliases: &BTreeMap<String, String>) -> Verdict {
-    let technology = d.technologies.get(&technology_key(s, aliases)).cloned();
+    let key = MatchKeys::of(&s.name, s.purl.as_deref()).technology_key(aliases);
+    let technology = d.technologies.get(&key).cloned();
     let (choice, mut reasons) = license(s.license.as_deref(), d);
     if let Some(tech) = &technology {
         reasons.extend(constraints(s, tech, d));
@@ -496,6 +470,7 @@ fn approval(s: &Subject, record: &ApprovalRecord, today: NaiveDate) -> Vec<Reaso
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::text::natural_key;
 
     #[expect(
         clippy::unnecessary_wraps,
@@ -685,19 +660,5 @@ mod tests {
                 && cited.contains(&"SET_EOL_DATE".to_owned()),
             "{cited:?}"
         );
-    }
-
-    #[test]
-    fn components_match_technologies_by_purl_name_or_alias() {
-        let s = subject(None);
-        assert_eq!(technology_key(&s, &BTreeMap::new()), "x");
-        let aliases = BTreeMap::from([("npm/x".to_owned(), "Left Pad".to_owned())]);
-        assert_eq!(technology_key(&s, &aliases), natural_key("left pad"));
-        let scoped = Subject {
-            purl: Some("pkg:npm/%40types/node@20.0.0".into()),
-            ..s
-        };
-        let aliases = BTreeMap::from([("npm/@types/node".to_owned(), "Node Types".to_owned())]);
-        assert_eq!(technology_key(&scoped, &aliases), natural_key("node types"));
     }
 }

@@ -3,19 +3,18 @@
 //! whole), and an evaluation reads the current set and the decisions in force. Nothing
 //! here writes an `AuditLog` or touches a governed node.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use chrono::{SecondsFormat, Utc};
 use neo4rs::{Txn, query};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::document::{self, DocumentError, Inventory};
-use super::evaluate::{
-    self, ActiveConstraint, ApprovalRecord, Citation, Decisions, LicenseRule, Subject, Summary,
-    TechnologyRef, Verdict,
-};
+use super::compliance::judge;
+use super::document::{self, Inventory};
+use super::evaluate::{Subject, Summary};
+use super::matching::MatchKeys;
+use super::{SbomError, SbomSettings, SbomView, now, rows};
 use crate::store::{Store, StoreError, to_bolt};
 
 const BEGIN: &str = include_str!("../../cypher/sbom_begin.cypher");
@@ -24,57 +23,9 @@ const CREATE: &str = include_str!("../../cypher/sbom_create.cypher");
 const COMPONENTS: &str = include_str!("../../cypher/sbom_components.cypher");
 const DEPENDENCIES: &str = include_str!("../../cypher/sbom_dependencies.cypher");
 const PRUNE: &str = include_str!("../../cypher/sbom_prune.cypher");
-const CURRENT: &str = include_str!("../../cypher/sbom_current.cypher");
-const DECISIONS: &str = include_str!("../../cypher/sbom_decisions.cypher");
 
 /// Components or edges written per statement.
 const BATCH: usize = 5_000;
-
-/// How ingests and evaluations behave.
-#[derive(Debug, Clone)]
-pub struct SbomSettings {
-    /// SBOMs kept per system (the current one included).
-    pub keep: usize,
-    /// Package URL `type/namespace/name` (or `type/name`, or a component name) →
-    /// technology name, where the two differ.
-    pub aliases: BTreeMap<String, String>,
-    /// The policy version verdicts are given under.
-    pub policy_version: String,
-}
-
-/// Why an ingest or an evaluation was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum SbomError {
-    /// No such (live) system.
-    #[error("system {0} does not exist")]
-    UnknownSystem(String),
-    /// The document is not one govtrail reads.
-    #[error(transparent)]
-    Document(#[from] DocumentError),
-    /// Neo4j failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// The stored document.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SbomView {
-    /// Id.
-    pub id: String,
-    /// `sha256:` of the document as received.
-    pub digest: String,
-    /// `CycloneDX` or `SPDX`.
-    pub format: String,
-    /// Its version.
-    pub spec_version: String,
-    /// Serial number or document namespace.
-    pub serial_number: Option<String>,
-    /// When it was ingested.
-    pub ingested_at: String,
-    /// The internal id of who sent it.
-    pub ingested_by: String,
-}
 
 /// Component counts of an ingest.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -108,64 +59,22 @@ pub struct Receipt {
     pub policy_version: String,
 }
 
-/// A system's compliance.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Compliance {
-    /// The system.
-    pub system_id: String,
-    /// The SBOM judged (`None`: the system has none).
-    pub sbom: Option<SbomView>,
-    /// The owning team whose constraints and approvals apply.
-    pub owner_team_id: Option<String>,
-    /// The policy version.
-    pub policy_version: String,
-    /// When.
-    pub evaluated_at: String,
-    /// Counts.
-    pub summary: Summary,
-    /// One verdict per component.
-    pub components: Vec<Verdict>,
-}
-
-fn now() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
 /// `sha256:<hex>` of `bytes`.
 #[must_use]
 pub fn digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
-async fn rows(
-    store: &Store,
-    txn: &mut Txn,
-    statement: neo4rs::Query,
-) -> Result<Vec<neo4rs::Row>, StoreError> {
-    let mut stream = txn.execute(statement).await.map_err(|e| store.error(e))?;
-    let mut out = Vec::new();
-    while let Some(row) = stream
-        .next(txn.handle())
-        .await
-        .map_err(|e| store.error(e))?
-    {
-        out.push(row);
-    }
-    Ok(out)
-}
-
-fn sbom_view(value: &Value) -> Option<SbomView> {
-    let text = |k: &str| value[k].as_str().map(str::to_owned);
-    Some(SbomView {
-        id: text("id")?,
-        digest: text("digest")?,
-        format: text("format").unwrap_or_default(),
-        spec_version: text("specVersion").unwrap_or_default(),
-        serial_number: text("serialNumber"),
-        ingested_at: text("ingestedAt").unwrap_or_default(),
-        ingested_by: text("ingestedBy").unwrap_or_default(),
-    })
+/// What the write step of an ingest did.
+struct Written {
+    /// The system's current SBOM afterwards.
+    view: SbomView,
+    /// True when the document was already current (nothing to commit).
+    already: bool,
+    /// Component counts (all but `unmatched`).
+    counts: Counts,
+    /// The system's owning team.
+    owner: Option<String>,
 }
 
 /// Stores `bytes` as `system`'s current SBOM, sent by the user with internal id
@@ -184,31 +93,50 @@ pub async fn ingest(
         .start_txn()
         .await
         .map_err(|e| store.error(e))?;
-    let outcome = write(store, settings, &mut txn, system, &inventory, &digest, by).await;
-    match outcome {
-        Ok((view, already, counts)) => {
-            if already {
-                txn.rollback().await.map_err(|e| store.error(e))?;
-            } else {
-                txn.commit().await.map_err(|e| store.error(e))?;
-            }
-            let compliance = compliance(store, settings, system).await?;
-            let mut counts = counts;
-            counts.unmatched = compliance.summary.unmatched;
-            Ok(Receipt {
-                sbom: view,
-                already_current: already,
-                counts,
-                evaluation: compliance.summary,
-                policy_version: settings.policy_version.clone(),
-            })
-        }
+    let written = match write(store, settings, &mut txn, system, &inventory, &digest, by).await {
+        Ok(written) => written,
         Err(e) => {
             if let Err(rollback) = txn.rollback().await {
                 tracing::debug!(error = %rollback, "rollback after a failed ingest");
             }
-            Err(e)
+            return Err(e);
         }
+    };
+    if written.already {
+        txn.rollback().await.map_err(|e| store.error(e))?;
+    } else {
+        txn.commit().await.map_err(|e| store.error(e))?;
+    }
+    // The components just stored are the document's: judge them from memory.
+    let subjects: Vec<Subject> = inventory.components.iter().map(subject).collect();
+    let view = written.view;
+    let compliance = judge(
+        store,
+        settings,
+        system,
+        Some(view.clone()),
+        written.owner,
+        &subjects,
+    )
+    .await?;
+    let mut counts = written.counts;
+    counts.unmatched = compliance.summary.unmatched;
+    Ok(Receipt {
+        sbom: view,
+        already_current: written.already,
+        counts,
+        evaluation: compliance.summary,
+        policy_version: settings.policy_version.clone(),
+    })
+}
+
+fn subject(c: &document::Component) -> Subject {
+    Subject {
+        key: c.key.clone(),
+        name: c.name.clone(),
+        version: c.version.clone(),
+        purl: c.purl.clone(),
+        license: c.license.clone(),
     }
 }
 
@@ -220,7 +148,7 @@ async fn write(
     inventory: &Inventory,
     digest: &str,
     by: &str,
-) -> Result<(SbomView, bool, Counts), SbomError> {
+) -> Result<Written, SbomError> {
     let begin = rows(store, txn, query(BEGIN).param("system", system)).await?;
     let row = begin
         .first()
@@ -229,16 +157,22 @@ async fn write(
     if !found {
         return Err(SbomError::UnknownSystem(system.to_owned()));
     }
+    let owner: Option<String> = row.get("owner").map_err(|e| store.decode(e))?;
     let current: Option<Value> = row.get("current").map_err(|e| store.decode(e))?;
     let mut counts = Counts {
         components: inventory.components.len(),
         ..Counts::default()
     };
-    if let Some(view) = current.as_ref().and_then(sbom_view)
+    if let Some(view) = current.as_ref().and_then(SbomView::from_value)
         && view.digest == digest
     {
         counts.unchanged = counts.components;
-        return Ok((view, true, counts));
+        return Ok(Written {
+            view,
+            already: true,
+            counts,
+            owner,
+        });
     }
     let fingerprints: Vec<String> = inventory.components.iter().map(fingerprint).collect();
     tally(store, txn, inventory, &fingerprints, &mut counts).await?;
@@ -265,6 +199,33 @@ async fn write(
             .param("sbom", to_bolt(props)),
     )
     .await?;
+    store_components(store, txn, &view.id, inventory, &fingerprints).await?;
+    let keep = i64::try_from(settings.keep.max(1)).unwrap_or(i64::MAX);
+    run(
+        store,
+        txn,
+        query(PRUNE).param("system", system).param("keep", keep),
+    )
+    .await?;
+    if settings.fail_before_commit {
+        return Err(store.decode("injected failure before commit").into());
+    }
+    Ok(Written {
+        view,
+        already: false,
+        counts,
+        owner,
+    })
+}
+
+/// Writes the components of SBOM `sbom` and their dependency edges, in batches.
+async fn store_components(
+    store: &Store,
+    txn: &mut Txn,
+    sbom: &str,
+    inventory: &Inventory,
+    fingerprints: &[String],
+) -> Result<(), StoreError> {
     for (chunk, prints) in inventory
         .components
         .chunks(BATCH)
@@ -274,11 +235,13 @@ async fn write(
             .iter()
             .zip(prints)
             .map(|(c, print)| {
+                let keys = MatchKeys::of(&c.name, c.purl.as_deref());
                 json!({
                     "key": c.key, "name": c.name, "version": c.version, "purl": c.purl,
                     "license": c.license,
                     "hashes": c.hashes.iter().map(|(a, h)| format!("{a}:{h}")).collect::<Vec<_>>(),
                     "references": c.references, "fingerprint": print,
+                    "baseKey": keys.base, "lookups": keys.lookups,
                 })
             })
             .collect();
@@ -286,7 +249,7 @@ async fn write(
             store,
             txn,
             query(COMPONENTS)
-                .param("sbom", view.id.as_str())
+                .param("sbom", sbom)
                 .param("rows", to_bolt(Value::Array(batch))),
         )
         .await?;
@@ -303,14 +266,7 @@ async fn write(
         )
         .await?;
     }
-    let keep = i64::try_from(settings.keep.max(1)).unwrap_or(i64::MAX);
-    run(
-        store,
-        txn,
-        query(PRUNE).param("system", system).param("keep", keep),
-    )
-    .await?;
-    Ok((view, false, counts))
+    Ok(())
 }
 
 /// Counts the listed components that are new, updated or unchanged.
@@ -348,172 +304,4 @@ async fn run(store: &Store, txn: &mut Txn, statement: neo4rs::Query) -> Result<(
 fn fingerprint(c: &document::Component) -> String {
     let facts = json!([c.name, c.version, c.purl, c.license, c.hashes, c.references]);
     digest(facts.to_string().as_bytes())
-}
-
-/// Judges `system`'s current SBOM against the decisions in force.
-pub async fn compliance(
-    store: &Store,
-    settings: &SbomSettings,
-    system: &str,
-) -> Result<Compliance, SbomError> {
-    let row = store
-        .read_one(query(CURRENT).param("system", system))
-        .await?
-        .ok_or_else(|| store.decode("the current SBOM query returned no row"))?;
-    let found: bool = row.get("found").map_err(|e| store.decode(e))?;
-    if !found {
-        return Err(SbomError::UnknownSystem(system.to_owned()));
-    }
-    let owner: Option<String> = row.get("owner").map_err(|e| store.decode(e))?;
-    let sbom: Option<Value> = row.get("sbom").map_err(|e| store.decode(e))?;
-    let raw: Vec<Value> = row.get("components").map_err(|e| store.decode(e))?;
-    let subjects: Vec<Subject> = raw
-        .iter()
-        .map(|c| {
-            let text = |k: &str| c[k].as_str().map(str::to_owned);
-            Subject {
-                key: text("key").unwrap_or_default(),
-                name: text("name").unwrap_or_default(),
-                version: text("version"),
-                purl: text("purl"),
-                license: text("license"),
-            }
-        })
-        .collect();
-    let mut keys: Vec<String> = subjects
-        .iter()
-        .map(|s| evaluate::technology_key(s, &settings.aliases))
-        .collect();
-    keys.sort();
-    keys.dedup();
-    let decisions = decisions(store, owner.as_deref(), keys).await?;
-    let (components, summary) = evaluate::evaluate(&subjects, &decisions, &settings.aliases);
-    Ok(Compliance {
-        system_id: system.to_owned(),
-        sbom: sbom.as_ref().and_then(sbom_view),
-        owner_team_id: owner,
-        policy_version: settings.policy_version.clone(),
-        evaluated_at: now(),
-        summary,
-        components,
-    })
-}
-
-fn citation(value: &Value) -> Option<Citation> {
-    Some(Citation {
-        audit_log_id: value["auditLogId"].as_str()?.to_owned(),
-        operation: value["operation"].as_str()?.to_owned(),
-    })
-}
-
-async fn decisions(
-    store: &Store,
-    owner: Option<&str>,
-    keys: Vec<String>,
-) -> Result<Decisions, StoreError> {
-    let row = store
-        .read_one(query(DECISIONS).param("owner", owner).param("keys", keys))
-        .await?
-        .ok_or_else(|| store.decode("the decisions query returned no row"))?;
-    let column = |name: &str| -> Result<Value, StoreError> {
-        row.get::<Value>(name).map_err(|e| store.decode(e))
-    };
-    let list = |name: &str| -> Result<Vec<Value>, StoreError> {
-        Ok(column(name)?.as_array().cloned().unwrap_or_default())
-    };
-    let text = |v: &Value, k: &str| v[k].as_str().map(str::to_owned);
-    let licenses = list("licenses")?
-        .iter()
-        .filter_map(|l| {
-            Some((
-                text(l, "spdxId")?,
-                LicenseRule {
-                    decision: text(l, "decision").unwrap_or_default(),
-                    citation: citation(&l["cite"]),
-                },
-            ))
-        })
-        .collect();
-    let whitelist = column("whitelist")?;
-    let constraints = list("constraints")?
-        .iter()
-        .filter_map(|c| {
-            Some(ActiveConstraint {
-                id: text(c, "id")?,
-                technology_id: text(c, "technologyId")?,
-                range: text(c, "range")?,
-                citation: citation(&c["cite"]),
-            })
-        })
-        .collect();
-    let approvals = list("approvals")?
-        .iter()
-        .filter_map(|a| Some((text(a, "technologyId")?, approval_record(a))))
-        .collect();
-    let technologies = list("technologies")?
-        .iter()
-        .filter_map(|t| {
-            Some((
-                text(t, "key")?,
-                TechnologyRef {
-                    id: text(t, "id")?,
-                    name: text(t, "name").unwrap_or_default(),
-                },
-            ))
-        })
-        .collect();
-    Ok(Decisions {
-        licenses,
-        whitelist: (
-            whitelist["enabled"].as_bool().unwrap_or(false),
-            citation(&whitelist["cite"]),
-        ),
-        constraints,
-        approvals,
-        technologies,
-        today: Utc::now().date_naive(),
-    })
-}
-
-fn approval_record(a: &Value) -> ApprovalRecord {
-    let text = |k: &str| a[k].as_str().map(str::to_owned);
-    let revoked = a["revocations"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| {
-            let cite = citation(e)?;
-            let changes: Value = serde_json::from_str(e["changes"].as_str()?).ok()?;
-            let ranges = |k: &str| -> Vec<String> {
-                changes["approvedRanges"][k]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|r| r.as_str().map(str::to_owned))
-                    .collect()
-            };
-            let (old, new) = (ranges("old"), ranges("new"));
-            Some(
-                old.into_iter()
-                    .filter(|r| !new.contains(r))
-                    .map(|r| (r, cite.clone()))
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .flatten()
-        .collect();
-    ApprovalRecord {
-        time_category: text("timeCategory").map(|c| (c, citation(&a["timeCite"]))),
-        eol_date: text("eolDate")
-            .and_then(|d| d.parse().ok())
-            .map(|d| (d, citation(&a["eolCite"]))),
-        migration_target: text("migrationTarget"),
-        approved_ranges: a["approvedRanges"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|r| r.as_str().map(str::to_owned))
-            .collect(),
-        revoked,
-    }
 }

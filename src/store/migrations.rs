@@ -102,6 +102,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         "0013_sbom.cypher",
         include_str!("../../cypher/schema/0013_sbom.cypher"),
     ),
+    (
+        "0014_component_match_keys.cypher",
+        include_str!("../../cypher/schema/0014_component_match_keys.cypher"),
+    ),
 ];
 
 const MIGRATIONS_APPLIED: &str = include_str!("../../cypher/migrations_applied.cypher");
