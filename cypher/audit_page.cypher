@@ -6,7 +6,7 @@
 // Params: $scopeId, $scopeType, $from, $to (RFC 3339), $cursorTs, $cursorId (or null),
 //         $limit, and one parameter per filter.
 // Columns: entry (map; timestamp as RFC 3339 text), actorName and actorErased (of the
-// User the hashed `userId` names), audits [{type, id}].
+// User the hashed `userId` names), audits [{type, id}], sealed (a checkpoint SEALS it).
 {scope}
 WHERE e.timestamp >= datetime($from) AND e.timestamp <= datetime($to)
   {filters}
@@ -20,4 +20,5 @@ OPTIONAL MATCH (u:User {id: e.userId})
 RETURN e {.*, timestamp: toString(e.timestamp)} AS entry,
        u.displayName AS actorName,
        coalesce(u.erased, false) AS actorErased,
-       COLLECT { MATCH (e)-[:AUDITS]->(x) RETURN {type: [l IN labels(x) WHERE l <> 'Governed'][0], id: x.id} } AS audits
+       COLLECT { MATCH (e)-[:AUDITS]->(x) RETURN {type: [l IN labels(x) WHERE l <> 'Governed'][0], id: x.id} } AS audits,
+       EXISTS { (:Checkpoint)-[:SEALS]->(e) } AS sealed

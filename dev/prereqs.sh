@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Checks (and on Debian, installs) what govtrail's scripts need: cargo with rustfmt and
 # clippy, a Java 17+ runtime and Maven for the embedded development Neo4j, curl and jq
-# for the API documentation's examples, and Python 3 with the `cryptography` package
-# for the standalone packet verifier (tools/verify_export.py) the tests run.
+# for the API documentation's examples, Python 3 with the `cryptography` package
+# for the standalone packet verifier (tools/verify_export.py) the tests run, and (with
+# --test) Chromium and chromedriver for the console's browser tests.
 set -euo pipefail
 
 log() { printf 'prereqs: %s\n' "$*" >&2; }
@@ -16,6 +17,11 @@ command -v jq >/dev/null || missing+=(jq)
 # dev/run makes a development checkpoint signing key with openssl.
 command -v openssl >/dev/null || missing+=(openssl)
 command -v python3 >/dev/null || missing+=(python3 python3-venv python3-pip)
+# The console's browser tests drive Debian's Chromium through chromedriver.
+if [[ ${1:-} == --test ]]; then
+  { command -v chromium >/dev/null && command -v chromedriver >/dev/null; } \
+    || missing+=(chromium chromium-driver)
+fi
 if (( ${#missing[@]} )); then
   if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
     log "installing ${missing[*]}"

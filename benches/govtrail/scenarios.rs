@@ -553,6 +553,7 @@ async fn actor(governor: &Governor) -> Result<Actor, String> {
         auth_method: AuthMethod::Jwt(jsonwebtoken::Algorithm::HS256),
         display_name: Some("Bench library".into()),
         email: None,
+        expires_at: None,
     };
     governor.actor(principal).await.map_err(|e| e.to_string())
 }

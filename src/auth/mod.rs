@@ -350,6 +350,10 @@ impl Authenticator {
             auth_method: AuthMethod::Jwt(alg),
             display_name: text("name"),
             email: text("email").map(SecretString::from),
+            expires_at: claims
+                .get("exp")
+                .and_then(Value::as_i64)
+                .and_then(|exp| chrono::DateTime::from_timestamp(exp, 0)),
         })
     }
 }

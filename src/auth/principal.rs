@@ -43,6 +43,8 @@ pub struct Principal {
     pub display_name: Option<String>,
     /// `email` claim, for the `User` node only.
     pub email: Option<SecretString>,
+    /// When the credential stops being valid (`exp`); `None` for govtrail itself.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Principal {

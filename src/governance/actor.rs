@@ -48,6 +48,7 @@ impl Actor {
                 auth_method: crate::auth::AuthMethod::Internal,
                 display_name: None,
                 email: None,
+                expires_at: None,
             },
         }
     }

@@ -285,7 +285,12 @@ pub async fn page(store: &Store, request: &PageRequest) -> Result<Page, StoreErr
         let entry: Value = row.get("entry").map_err(|e| store.decode(e))?;
         let actor = ActorName::from_row(&row).map_err(|e| store.decode(e))?;
         let audits: Value = row.get("audits").map_err(|e| store.decode(e))?;
-        entries.push(entry_view(entry, &actor, audits));
+        let sealed: bool = row.get("sealed").map_err(|e| store.decode(e))?;
+        let mut view = entry_view(entry, &actor, audits);
+        if let Some(map) = view.as_object_mut() {
+            map.insert("sealed".into(), Value::Bool(sealed));
+        }
+        entries.push(view);
     }
     let next_cursor = (entries.len() == usize::try_from(limit).unwrap_or(0))
         .then(|| entries.last())

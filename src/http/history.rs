@@ -5,19 +5,17 @@
 
 use axum::extract::State;
 use axum::routing::get;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use neo4rs::query;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::extract::{AuditReader, Path, Query};
+use super::listing::{ListQuery, bad, entity, instant, not_found};
 use super::problem::{ApiError, FieldError};
 use super::{Access, AppState, MediaType, Param, RouteDoc, schemas};
-use crate::domain::{AuditLogId, Category, EntityType, Operation, Outcome, Source, UserId};
-use crate::history::{
-    self, Cursor, DEFAULT_LIMIT, Filters, MAX_LIMIT, Order, Page, PageRequest, Scope, lineage,
-    replay,
-};
+use crate::domain::{AuditLogId, Operation, UserId};
+use crate::history::{self, MAX_LIMIT, Page, Scope, lineage, replay};
 
 const AUDIT_LOG_BY_ID: &str = include_str!("../../cypher/audit_log_by_id.cypher");
 
@@ -230,150 +228,6 @@ pub const ROUTES: &[RouteDoc] = &[
 
 type Result<T> = std::result::Result<T, ApiError>;
 
-fn bad(field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::InvalidParameters(vec![FieldError::new(field, message)])
-}
-
-fn parse<T: std::str::FromStr>(field: &str, value: Option<&String>) -> Result<Option<T>>
-where
-    T::Err: std::fmt::Display,
-{
-    value
-        .map(|v| v.parse::<T>().map_err(|e| bad(field, e.to_string())))
-        .transpose()
-}
-
-fn instant(field: &str, value: Option<&String>) -> Result<Option<DateTime<Utc>>> {
-    value
-        .map(|v| {
-            DateTime::parse_from_rfc3339(v)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| {
-                    bad(
-                        field,
-                        "must be an RFC 3339 timestamp, e.g. 2026-11-25T10:00:00Z",
-                    )
-                })
-        })
-        .transpose()
-}
-
-/// A free-text filter value. An export records its filters in its entry, so a value
-/// that looks like personal data or a secret is refused like any text bound for an entry.
-fn text(field: &str, value: Option<&String>) -> Result<Option<String>> {
-    match value {
-        Some(v) if v.is_empty() || v.chars().count() > 256 => {
-            Err(bad(field, "must be 1 to 256 characters"))
-        }
-        Some(v) => crate::domain::text::check(v)
-            .map(|()| Some(v.clone()))
-            .map_err(|e| bad(field, e.to_string())),
-        None => Ok(None),
-    }
-}
-
-/// Filters and paging shared by the list routes; all optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ListQuery {
-    entity_type: Option<String>,
-    entity_id: Option<String>,
-    operation: Option<String>,
-    user_id: Option<String>,
-    source: Option<String>,
-    outcome: Option<String>,
-    category: Option<String>,
-    correlation_id: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    order: Option<String>,
-    limit: Option<String>,
-    cursor: Option<String>,
-    format: Option<String>,
-}
-
-impl ListQuery {
-    fn filters(&self) -> Result<Filters> {
-        let filters = Filters {
-            entity_type: parse::<EntityType>("entityType", self.entity_type.as_ref())?,
-            entity_id: text("entityId", self.entity_id.as_ref())?,
-            operation: parse::<Operation>("operation", self.operation.as_ref())?,
-            user_id: text("userId", self.user_id.as_ref())?,
-            source: parse::<Source>("source", self.source.as_ref())?,
-            outcome: parse::<Outcome>("outcome", self.outcome.as_ref())?,
-            category: parse::<Category>("category", self.category.as_ref())?,
-            correlation_id: text("correlationId", self.correlation_id.as_ref())?,
-            from: instant("from", self.from.as_ref())?,
-            to: instant("to", self.to.as_ref())?,
-        };
-        if let (Some(from), Some(to)) = (filters.from, filters.to)
-            && from > to
-        {
-            return Err(bad("from", "must not be after `to`"));
-        }
-        Ok(filters)
-    }
-
-    fn page_request(&self, scope: Scope) -> Result<PageRequest> {
-        if self.format.is_some() {
-            return Err(bad("format", "only exports take a format"));
-        }
-        let filters = self.filters()?;
-        let order = match self.order.as_deref() {
-            None | Some("desc") => Order::Desc,
-            Some("asc") => Order::Asc,
-            Some(_) => return Err(bad("order", "must be `asc` or `desc`")),
-        };
-        let limit = match &self.limit {
-            None => DEFAULT_LIMIT,
-            Some(l) => l
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=MAX_LIMIT).contains(n))
-                .ok_or_else(|| bad("limit", format!("must be an integer from 1 to {MAX_LIMIT}")))?,
-        };
-        let cursor = self
-            .cursor
-            .as_deref()
-            .map(|c| {
-                Cursor::decode(c, &scope, &filters, order).map_err(|e| bad("cursor", e.to_string()))
-            })
-            .transpose()?;
-        Ok(PageRequest {
-            scope,
-            filters,
-            order,
-            limit,
-            cursor,
-        })
-    }
-}
-
-fn not_found(entity_type: EntityType, id: &str) -> ApiError {
-    ApiError::EntityNotFound(vec![FieldError::new(
-        "id",
-        format!("{entity_type} {id} does not exist"),
-    )])
-}
-
-/// `{type}/{id}` of an entity route: a known type, and a UUID (or a subject for users).
-fn entity(type_text: &str, id: &str) -> Result<(EntityType, String)> {
-    let entity_type: EntityType = type_text
-        .parse()
-        .map_err(|e: crate::domain::UnknownValue| bad("type", e.to_string()))?;
-    let id = if entity_type == EntityType::User {
-        UserId::parse(id)
-            .map_err(|e| bad("id", e.to_string()))?
-            .to_string()
-    } else {
-        uuid::Uuid::parse_str(id)
-            .map_err(|_| bad("id", "must be a UUID"))?
-            .hyphenated()
-            .to_string()
-    };
-    Ok((entity_type, id))
-}
-
 async fn get_feed(
     State(s): State<AppState>,
     _: AuditReader,
@@ -548,6 +402,15 @@ async fn get_export(
     caller: super::extract::Caller,
     Query(q): Query<ListQuery>,
 ) -> Result<axum::response::Response> {
+    export_stream(&s, &caller, &q).await
+}
+
+/// The export of `q`'s matches by `caller` (API and console): recorded, then streamed.
+pub(super) async fn export_stream(
+    s: &AppState,
+    caller: &super::extract::Caller,
+    q: &ListQuery,
+) -> Result<axum::response::Response> {
     use axum::response::IntoResponse;
     let format = match q.format.as_deref() {
         None | Some("jsonl") => crate::export::Format::Jsonl,
@@ -595,8 +458,18 @@ async fn get_packet(
     caller: super::extract::Caller,
     Path((type_text, id)): Path<(String, String)>,
 ) -> Result<axum::response::Response> {
+    packet(&s, &caller, &type_text, &id).await
+}
+
+/// The signed lineage packet of `{type_text}/{id}` for `caller` (API and console).
+pub(super) async fn packet(
+    s: &AppState,
+    caller: &super::extract::Caller,
+    type_text: &str,
+    id: &str,
+) -> Result<axum::response::Response> {
     use axum::response::IntoResponse;
-    let (entity_type, id) = entity(&type_text, &id)?;
+    let (entity_type, id) = entity(type_text, id)?;
     let governor = &s.governor;
     governor
         .authorize(

@@ -2,9 +2,11 @@
 //! server lifecycle (bind, serve, graceful shutdown).
 
 pub mod catalog;
+mod console;
 pub mod extract;
 pub mod governed;
 mod history;
+mod listing;
 mod me;
 pub mod middleware;
 pub mod openapi;
@@ -193,6 +195,7 @@ pub fn router(state: AppState) -> Router {
         routes = routes.route(doc.path, (doc.route)());
     }
     routes
+        .nest("/console", console::router(state.clone()))
         .fallback(|| async { ApiError::RouteNotFound })
         .layer(
             // Outermost first: ids, then the span, then metrics, then the problem

@@ -135,6 +135,11 @@ const WITNESS_WAIT_MS: i64 = 5_000;
 /// oldest one waiting), or a break-glass change has waited more than 24 h for its
 /// review; `healthy` otherwise. Always 200: the body is the verdict.
 async fn get_status(State(state): State<AppState>) -> axum::Json<serde_json::Value> {
+    axum::Json(status(&state).await)
+}
+
+/// The `/status` summary (also shown by the console's integrity page).
+pub(super) async fn status(state: &AppState) -> Value {
     let store = &state.store;
     let read = tokio::time::timeout(state.settings.readiness_timeout(), async {
         let row = store.read_one(neo4rs::query(SEAL_LAG)).await?;
@@ -222,7 +227,7 @@ async fn get_status(State(state): State<AppState>) -> axum::Json<serde_json::Val
     } else {
         "degraded"
     };
-    axum::Json(json!({
+    json!({
         "status": status,
         "reasons": reasons,
         "checks": {
@@ -232,7 +237,7 @@ async fn get_status(State(state): State<AppState>) -> axum::Json<serde_json::Val
             "breakGlass": break_glass,
             "signingKeys": state.checkpoint_keys.len()
         },
-    }))
+    })
 }
 
 async fn get_metrics(State(state): State<AppState>) -> Response {

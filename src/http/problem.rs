@@ -374,11 +374,15 @@ pub async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let is_problem = response
+    // A problem, or a console error page (HTML), is a deliberate answer.
+    let is_answer = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if is_problem {
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(PROBLEM_JSON.as_bytes())
+                || v.as_bytes().starts_with(b"text/html")
+        });
+    if is_answer {
         return response;
     }
     let (slug, title, detail) = match status {

@@ -102,6 +102,7 @@ pub fn entry() -> Value {
             "relatedEntities": {"type": "array", "items": {"type": "string"}},
             "prevHashes": {"type": "array", "items": {"type": "string"}},
             "hash": {"type": "string"},
+            "sealed": {"type": "boolean", "description": "sealed by a signed checkpoint (on feed, history and activity pages)"},
             "actor": {
                 "type": "object",
                 "required": ["userId", "displayName", "erased"],

@@ -1,0 +1,68 @@
+//! The integrity page: the `/status` summary with its reasons (sealing lag, the
+//! external witness, break-glass reviews, signing keys) and where to verify.
+
+use axum::extract::State;
+use axum::response::Response;
+use serde_json::Value;
+
+use super::page::{Chrome, html};
+use super::views::Integrity;
+use crate::http::AppState;
+
+/// `GET /console/integrity`: the `/status` summary with its reasons.
+pub async fn integrity(
+    State(state): State<AppState>,
+    _: crate::http::extract::AuditReader,
+    chrome: Chrome,
+) -> Response {
+    let status = crate::http::ops::status(&state).await;
+    let text = |v: &Value| match v {
+        Value::Null => "—".to_owned(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let checks = &status["checks"];
+    let age = |ms: &Value| {
+        ms.as_i64().map_or_else(
+            || "none".to_owned(),
+            |ms| format!("{}.{} s", ms / 1000, ms % 1000 / 100),
+        )
+    };
+    let facts = vec![
+        ("Neo4j".to_owned(), text(&checks["neo4j"])),
+        (
+            "Entries waiting to be sealed".to_owned(),
+            text(&checks["sealing"]["queued"]),
+        ),
+        (
+            "Age of the oldest unsealed entry".to_owned(),
+            age(&checks["sealing"]["oldestUnsealedMs"]),
+        ),
+        (
+            "External witness configured".to_owned(),
+            text(&checks["witness"]["configured"]),
+        ),
+        (
+            "Oldest checkpoint waiting for the witness".to_owned(),
+            age(&checks["witness"]["oldestUnwitnessedMs"]),
+        ),
+        (
+            "Break-glass changes awaiting review".to_owned(),
+            text(&checks["breakGlass"]["unreviewed"]),
+        ),
+        ("Signing keys".to_owned(), text(&checks["signingKeys"])),
+    ];
+    let page = Integrity {
+        chrome,
+        healthy: status["status"] == "healthy",
+        status: text(&status["status"]),
+        reasons: status["reasons"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(text)
+            .collect(),
+        facts,
+    };
+    html(&page)
+}
