@@ -207,6 +207,13 @@ async fn a_superuser_answers_who_changed_what_when_and_why_in_the_browser() {
     let mut settings = common::test_settings(&common::neo4j_uri());
     settings.checkpoint_key_file = Some(keys_dir().join("ed25519-private.pem"));
     settings.checkpoint_interval_ms = 0;
+    settings.approval_policies.insert(
+        govtrail::domain::Operation::DeleteTeam,
+        govtrail::config::PolicySetting::Rule {
+            approvals: 1,
+            role: govtrail::domain::Role::Approver,
+        },
+    );
     let app = TestApp::spawn_with(settings).await;
     let base = app.base.clone();
     let superuser = named(&["superuser"], "Console Superuser");
@@ -492,6 +499,35 @@ async fn a_superuser_answers_who_changed_what_when_and_why_in_the_browser() {
         exports_before
     );
 
+    // A governance-admin asks to delete an empty team; it waits for an approver.
+    let spare = app
+        .send(
+            "POST",
+            "/v1/teams",
+            &alice,
+            Some(json!({"name": unique("console spare")})),
+            &[],
+        )
+        .await;
+    let spare_id = spare.body["entity"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let asked = app
+        .send(
+            "DELETE",
+            &format!("/v1/teams/{spare_id}"),
+            &alice,
+            Some(json!({"reason": "created by mistake"})),
+            &[],
+        )
+        .await;
+    assert_eq!(asked.status, 202, "{}", asked.body);
+    let request_id = asked.body["entity"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
     // Sign out; a governance-admin gets a 403 page on the timeline, recorded.
     client
         .find(Locator::Css("nav form button"))
@@ -528,6 +564,9 @@ async fn a_superuser_answers_who_changed_what_when_and_why_in_the_browser() {
         .for_element(Locator::Css("main h1"))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    // An admin lands on approvals; the timeline is for superusers.
+    assert_eq!(text(&client, "main h1").await, "Approvals");
+    goto(&client, &format!("{base}/console/timeline"), &mut seen).await;
     let heading = text(&client, "main h1").await;
     assert!(heading.starts_with("403"), "{heading}");
     seen.extend(requested(&client).await);
@@ -544,6 +583,78 @@ async fn a_superuser_answers_who_changed_what_when_and_why_in_the_browser() {
         denied.contains(&json!("GET /console/timeline")),
         "the denial is recorded: {denied:?}"
     );
+
+    // An approver signs in, lands on the approvals page, sees the request with what
+    // it will change, and approves it with a reason: the team is deleted.
+    let approver = named(&["approver"], "Dana Approver");
+    goto(&client, &format!("{base}/console/sign-in"), &mut seen).await;
+    client
+        .find(Locator::Id("token"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .send_keys(&approver)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    client
+        .find(Locator::Css("form.stack button[type=submit]"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let card = format!("article.request[data-request-id=\"{request_id}\"]");
+    let found = client
+        .wait()
+        .for_element(Locator::Css(&card))
+        .await
+        .unwrap_or_else(|e| panic!("the request is not offered: {e}"));
+    let shown = found.text().await.unwrap_or_default();
+    assert!(
+        shown.contains("DELETE_TEAM") && shown.contains("created by mistake"),
+        "{shown}"
+    );
+    seen.extend(requested(&client).await);
+    shot(&client, "approvals").await;
+    found
+        .find(Locator::Css(
+            "form[action$=\"/approve\"] input[name=reason]",
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .send_keys("checked: the team has no members")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    found
+        .find(Locator::Css("form[action$=\"/approve\"] button"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    client
+        .wait()
+        .for_element(Locator::Id("done"))
+        .await
+        .unwrap_or_else(|e| panic!("no confirmation: {e}"));
+    seen.extend(requested(&client).await);
+    let held = app
+        .send(
+            "GET",
+            &format!("/v1/change-requests/{request_id}"),
+            &superuser,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(held.body["state"], "EXECUTED", "{}", held.body);
+    let deleted = app
+        .query_column(
+            "MATCH (t:Team {id: $id}) RETURN coalesce(t.deleted, false) AS d",
+            json!({"id": spare_id}),
+            "d",
+        )
+        .await;
+    assert_eq!(deleted, vec![json!(true)], "the approved deletion ran");
 
     // Nothing but govtrail was ever asked for.
     assert!(!seen.is_empty());

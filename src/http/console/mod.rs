@@ -5,6 +5,7 @@
 //! console sends no script, and its CSP lets the browser load nothing but govtrail's
 //! own stylesheet. See `docs/console.md`.
 
+mod approvals;
 mod entity;
 mod graph;
 mod integrity;
@@ -34,6 +35,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/entities/{type}/{id}", get(entity::entity))
         .route("/entities/{type}/{id}/packet", post(entity::packet))
         .route("/integrity", get(integrity::integrity))
+        .route("/approvals", get(approvals::approvals))
+        .route("/requests/{id}/{action}", post(approvals::act))
         .route("/public-key.pem", get(entity::public_key))
         .route("/assets/console.css", get(page::stylesheet))
         .fallback(|| async { super::problem::ApiError::RouteNotFound })

@@ -29,6 +29,7 @@ use sha2::Sha256;
 
 use super::page::{Chrome, html};
 use super::views::SignIn;
+use crate::domain::Role;
 use crate::http::AppState;
 
 /// The session cookie.
@@ -178,7 +179,16 @@ pub async fn sign_in(
     let jar = CookieJar::new()
         .add(cookie(SESSION_COOKIE, token, remaining, over_tls(&headers)))
         .remove(Cookie::build(SIGN_IN_COOKIE).path("/console"));
-    (jar, Redirect::to("/console/timeline")).into_response()
+    // Superusers land on the timeline; approvers and admins, who may not read audit
+    // data, on their approvals.
+    let home = if principal.has_any(&[Role::Superuser])
+        || !principal.has_any(&[Role::Approver, Role::GovernanceAdmin])
+    {
+        "/console/timeline"
+    } else {
+        "/console/approvals"
+    };
+    (jar, Redirect::to(home)).into_response()
 }
 
 /// `POST /console/sign-out`: ends the session (the token itself stays valid until it

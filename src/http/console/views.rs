@@ -201,3 +201,47 @@ pub struct Integrity {
     /// Label, value.
     pub facts: Vec<(String, String)>,
 }
+
+/// A change request as the approvals page shows it.
+pub struct RequestCard {
+    /// Id.
+    pub id: String,
+    /// Operation.
+    pub operation: String,
+    /// Requester's internal id.
+    pub requester: String,
+    /// When requested (RFC 3339).
+    pub time: String,
+    /// To the second.
+    pub time_short: String,
+    /// Why.
+    pub reason: String,
+    /// Policy and approvals required.
+    pub policy: String,
+    /// Approvals so far, of those required.
+    pub approvals: String,
+    /// When it expires.
+    pub expires: Option<String>,
+    /// The command's input, field by field (what it will change).
+    pub command: Vec<(String, String)>,
+    /// Targets: label, link.
+    pub targets: Vec<(String, String)>,
+    /// Evidence, one line each (with its digest).
+    pub evidence: Vec<String>,
+}
+
+/// `approvals.html`.
+#[derive(Template)]
+#[template(path = "console/approvals.html")]
+pub struct Approvals {
+    /// Navigation.
+    pub chrome: Chrome,
+    /// What was just done.
+    pub done: Option<String>,
+    /// CSRF token.
+    pub csrf: String,
+    /// Pending requests the viewer may approve.
+    pub pending: Vec<RequestCard>,
+    /// Break-glass changes awaiting review.
+    pub reviews: Vec<RequestCard>,
+}
