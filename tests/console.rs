@@ -425,6 +425,26 @@ async fn a_superuser_answers_who_changed_what_when_and_why_in_the_browser() {
     seen.extend(requested(&client).await);
     shot(&client, "entity-as-of").await;
 
+    // Verify now: the entity's evidence checked in place.
+    client
+        .find(Locator::Id("verify-now"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let verdict = client
+        .wait()
+        .for_element(Locator::Id("verdict"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(verdict.starts_with("VALID: 3 entries"), "{verdict}");
+    seen.extend(requested(&client).await);
+    shot(&client, "verify-now").await;
+
     // Download the signed packet and verify it offline.
     goto(&client, &entity, &mut seen).await;
     client

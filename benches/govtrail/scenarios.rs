@@ -49,6 +49,9 @@ struct LogSizeRow {
     history_entity_entries: usize,
     history: Stats,
     feed: Stats,
+    /// The console's timeline page (50 entries, rendered HTML).
+    console_timeline: Stats,
+    console_timeline_bytes: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -82,6 +85,21 @@ impl Bench {
             return Err(format!("GET {path}: {}", r.status()));
         }
         r.json().await.map_err(|e| e.to_string())
+    }
+
+    /// A console page, signed in as the superuser (its session cookie).
+    async fn page(&self, path: &str) -> Result<String, String> {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("Cookie", format!("govtrail_session={}", self.superuser))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !r.status().is_success() {
+            return Err(format!("GET {path}: {}", r.status()));
+        }
+        r.text().await.map_err(|e| e.to_string())
     }
 
     async fn scalar(&self, statement: &str, params: &[(&str, &str)]) -> Result<i64, String> {
@@ -370,11 +388,27 @@ async fn log_size_row(
         expect_page(&page)
     })
     .await;
+    let console_path = "/console/timeline";
+    let mut console_bytes = 0;
+    for _ in 0..o.requests {
+        console_bytes = bench.page(console_path).await?.len();
+    }
+    let console_timeline = sequential(o.requests, |_| async {
+        let html = bench.page(console_path).await?;
+        if html.matches("<tr class=\"entry\"").count() == 50 {
+            Ok(())
+        } else {
+            Err("the console timeline did not show 50 entries".to_owned())
+        }
+    })
+    .await;
     Ok(LogSizeRow {
         total_entries: total,
         history_entity_entries: probe_entries,
         history,
         feed,
+        console_timeline,
+        console_timeline_bytes: console_bytes,
     })
 }
 
@@ -788,6 +822,14 @@ pub fn render(r: &Report) -> String {
         );
         stats_line(&mut out, "entity history, first page", &row.history);
         stats_line(&mut out, "feed operation=…, first page", &row.feed);
+        stats_line(
+            &mut out,
+            &format!(
+                "console timeline, 50 entries ({} bytes of HTML)",
+                row.console_timeline_bytes
+            ),
+            &row.console_timeline,
+        );
     }
     let _ = writeln!(out, "  large/small ratio: {}", r.log_size_ratio);
     let _ = writeln!(

@@ -230,6 +230,29 @@ pub fn subject_name(entity_type: &str, id: &str) -> String {
     format!("govtrail:{entity_type}/{id}")
 }
 
+/// Verifies one entity's evidence now, as an auditor would: builds its packet in
+/// memory (never sent, not recorded: no data leaves) and runs the offline verifier on
+/// it, which recomputes every entry's hash from its stored content and checks the
+/// chain, the inclusion proofs, the checkpoints and their signatures. `None` when the
+/// entity does not exist.
+pub async fn verify_now(
+    store: &Store,
+    key: &CheckpointKey,
+    entity_type: EntityType,
+    id: &str,
+    request: ExportRequest,
+) -> Result<Option<super::offline::Verdict>, StoreError> {
+    let Some(signed) = build(store, key, entity_type, id, request).await? else {
+        return Ok(None);
+    };
+    let bytes = serde_json::to_vec(&signed.envelope).map_err(|e| store.decode(e))?;
+    let public = crate::audit::checkpoint::PublicKey::from(key);
+    let Some(verifying) = public.verifying_key() else {
+        return Err(store.decode("the signing key has no valid public key"));
+    };
+    Ok(Some(super::offline::verify_packet(&bytes, &verifying)))
+}
+
 /// Builds and signs the packet of one entity; `None` if it does not exist.
 pub async fn build(
     store: &Store,

@@ -2,6 +2,7 @@
 //! history, an actor's activity — one keyset-paginated query over `(timestamp, id)` —
 //! plus state replay ([`replay`]) and approval lineage ([`lineage`]).
 
+pub mod checkpoints;
 pub mod lineage;
 pub mod replay;
 pub mod requests;

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::graph;
 use super::page::{Chrome, html};
 use super::timeline::{actor_name, list_query, pairs, short_time};
-use super::views::{EntityPage, FieldChange, HistoryEntry};
+use super::views::{EntityPage, FieldChange, HistoryEntry, VerifyPage};
 use crate::history::{self, Scope, lineage, replay};
 use crate::http::AppState;
 use crate::http::extract::{AuditReader, Caller, Path};
@@ -202,6 +202,57 @@ pub async fn packet(
     Path((type_text, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     crate::http::history::packet(&state, &caller, &type_text, &id).await
+}
+
+/// `GET /console/entities/{type}/{id}/verify`: the entity's evidence verified now
+/// (see [`crate::export::packet::verify_now`]).
+pub async fn verify(
+    State(state): State<AppState>,
+    _: AuditReader,
+    caller: Caller,
+    chrome: Chrome,
+    Path((type_text, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (entity_type, id) = entity_of(&type_text, &id)?;
+    let Some(key) = state.signing_key.as_deref() else {
+        return Err(ApiError::NotConfigured(
+            "no signing key is configured: there are no checkpoints to verify against".into(),
+        ));
+    };
+    let request = crate::export::packet::ExportRequest {
+        exporter: crate::export::packet::Exporter {
+            user_id: caller.actor.id().to_string(),
+            roles: caller
+                .actor
+                .principal()
+                .roles
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        },
+        export_entry_id: uuid::Uuid::now_v7().to_string(),
+        exported_at: Utc::now(),
+        policy_version: state.governor.policies().version().to_owned(),
+    };
+    let Some(verdict) =
+        crate::export::packet::verify_now(&state.store, key, entity_type, &id, request).await?
+    else {
+        return Err(not_found(entity_type, &id));
+    };
+    let page = VerifyPage {
+        chrome,
+        entity_type: entity_type.as_str().to_owned(),
+        label: verdict.subject.clone().unwrap_or_else(|| id.clone()),
+        valid: verdict.valid,
+        summary: format!(
+            "{} entries, {} with inclusion proofs verified against {} signed checkpoints",
+            verdict.entries, verdict.sealed, verdict.checkpoints
+        ),
+        problems: verdict.problems,
+        warnings: verdict.warnings,
+        back: format!("/console/entities/{}/{id}", entity_type.as_str()),
+    };
+    Ok(html(&page))
 }
 
 /// `GET /console/public-key.pem`: the key lineage packets are verified with.

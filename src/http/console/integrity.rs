@@ -6,7 +6,7 @@ use axum::response::Response;
 use serde_json::Value;
 
 use super::page::{Chrome, html};
-use super::views::Integrity;
+use super::views::{CheckpointRow, Integrity};
 use crate::http::AppState;
 
 /// `GET /console/integrity`: the `/status` summary with its reasons.
@@ -14,8 +14,33 @@ pub async fn integrity(
     State(state): State<AppState>,
     _: crate::http::extract::AuditReader,
     chrome: Chrome,
-) -> Response {
+) -> Result<Response, crate::http::problem::ApiError> {
     let status = crate::http::ops::status(&state).await;
+    let recent = crate::history::checkpoints::recent(&state.store, 10).await?;
+    let last_seal = recent
+        .first()
+        .and_then(|c| c.sealed_at.as_deref())
+        .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+        .map_or_else(
+            || "never".to_owned(),
+            |at| {
+                let ago = chrono::Utc::now().signed_duration_since(at).num_seconds();
+                format!(
+                    "{} ({ago} s ago)",
+                    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                )
+            },
+        );
+    let checkpoints = recent
+        .into_iter()
+        .map(|c| CheckpointRow {
+            seq: c.seq,
+            sealed_at: c.sealed_at.unwrap_or_default(),
+            entries: c.entries,
+            key_id: c.key_id.unwrap_or_default(),
+            pending: c.pending,
+        })
+        .collect();
     let text = |v: &Value| match v {
         Value::Null => "—".to_owned(),
         Value::String(s) => s.clone(),
@@ -63,6 +88,8 @@ pub async fn integrity(
             .map(text)
             .collect(),
         facts,
+        checkpoints,
+        last_seal,
     };
-    html(&page)
+    Ok(html(&page))
 }

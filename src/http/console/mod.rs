@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/download", post(timeline::download))
         .route("/entities/{type}/{id}", get(entity::entity))
         .route("/entities/{type}/{id}/packet", post(entity::packet))
+        .route("/entities/{type}/{id}/verify", get(entity::verify))
         .route("/integrity", get(integrity::integrity))
         .route("/approvals", get(approvals::approvals))
         .route("/requests/{id}/{action}", post(approvals::act))

@@ -200,6 +200,24 @@ pub struct Integrity {
     pub reasons: Vec<String>,
     /// Label, value.
     pub facts: Vec<(String, String)>,
+    /// Newest checkpoints: seq, sealed at, entries, key id, pending.
+    pub checkpoints: Vec<CheckpointRow>,
+    /// When the newest checkpoint was sealed, and how long ago.
+    pub last_seal: String,
+}
+
+/// One checkpoint row.
+pub struct CheckpointRow {
+    /// Sequence number.
+    pub seq: i64,
+    /// Sealed at.
+    pub sealed_at: String,
+    /// Entries sealed.
+    pub entries: i64,
+    /// Key id.
+    pub key_id: String,
+    /// Waiting for the witness.
+    pub pending: bool,
 }
 
 /// A change request as the approvals page shows it.
@@ -244,4 +262,26 @@ pub struct Approvals {
     pub pending: Vec<RequestCard>,
     /// Break-glass changes awaiting review.
     pub reviews: Vec<RequestCard>,
+}
+
+/// `verify.html`.
+#[derive(Template)]
+#[template(path = "console/verify.html")]
+pub struct VerifyPage {
+    /// Navigation.
+    pub chrome: Chrome,
+    /// Entity type.
+    pub entity_type: String,
+    /// Label.
+    pub label: String,
+    /// No problem found.
+    pub valid: bool,
+    /// Counts, in a sentence.
+    pub summary: String,
+    /// What is wrong.
+    pub problems: Vec<String>,
+    /// What deserves attention.
+    pub warnings: Vec<String>,
+    /// The entity's page.
+    pub back: String,
 }
