@@ -146,6 +146,29 @@ async fn texts(client: &Client, css: &str, attr: &str) -> Vec<String> {
     out
 }
 
+async fn element(client: &Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+}
+
+async fn click(client: &Client, css: &str) {
+    element(client, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+}
+
+async fn fill(client: &Client, css: &str, value: &str) {
+    element(client, css)
+        .await
+        .send_keys(value)
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+}
+
 async fn text(client: &Client, css: &str) -> String {
     client
         .find(Locator::Css(css))
@@ -161,21 +184,8 @@ async fn sign_in(client: &Client, base: &str, token: &str, seen: &mut Vec<String
     // Not signed in: the console sends the browser to its sign-in page.
     let url = client.current_url().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(url.path(), "/console/sign-in");
-    let field = client
-        .find(Locator::Id("token"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    field
-        .send_keys(token)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    client
-        .find(Locator::Css("form.stack button[type=submit]"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    fill(client, "#token", token).await;
+    click(client, "form.stack button[type=submit]").await;
     client
         .wait()
         .for_element(Locator::Css("table.entries"))
@@ -278,20 +288,8 @@ async fn a_superuser_answers_who_changed_what_when_and_why_in_the_browser() {
         .select_by_value("CHANGE_RESPONSIBILITY_AREAS")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    client
-        .find(Locator::Css("input[name=entityId]"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .send_keys(&team_id)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    client
-        .find(Locator::Css("form.filters button[type=submit]"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    fill(&client, "input[name=entityId]", &team_id).await;
+    click(&client, "form.filters button[type=submit]").await;
     client
         .wait()
         .for_element(Locator::Css("select[name=operation] option[selected]"))
@@ -396,20 +394,13 @@ async fn a_superuser_answers_who_changed_what_when_and_why_in_the_browser() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(shots().join("lineage.png"), figure).unwrap_or_else(|e| panic!("{e}"));
-    client
-        .find(Locator::Css("input[name=at]"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .send_keys(&between.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    client
-        .find(Locator::Css("#state-heading + form button"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    fill(
+        &client,
+        "input[name=at]",
+        &between.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    )
+    .await;
+    click(&client, "#state-heading + form button").await;
     client
         .wait()
         .for_element(Locator::Css("#state-heading"))
@@ -426,13 +417,7 @@ async fn a_superuser_answers_who_changed_what_when_and_why_in_the_browser() {
     shot(&client, "entity-as-of").await;
 
     // Verify now: the entity's evidence checked in place.
-    client
-        .find(Locator::Id("verify-now"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    click(&client, "#verify-now").await;
     let verdict = client
         .wait()
         .for_element(Locator::Id("verdict"))
@@ -447,13 +432,7 @@ async fn a_superuser_answers_who_changed_what_when_and_why_in_the_browser() {
 
     // Download the signed packet and verify it offline.
     goto(&client, &entity, &mut seen).await;
-    client
-        .find(Locator::Css("#packet-heading + form button"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    click(&client, "#packet-heading + form button").await;
     let packet = downloads
         .path()
         .join(format!("govtrail-Team-{team_id}.dsse.json"));
@@ -549,13 +528,7 @@ async fn a_superuser_answers_who_changed_what_when_and_why_in_the_browser() {
         .to_owned();
 
     // Sign out; a governance-admin gets a 403 page on the timeline, recorded.
-    client
-        .find(Locator::Css("nav form button"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    click(&client, "nav form button").await;
     client
         .wait()
         .for_element(Locator::Id("token"))
@@ -564,21 +537,8 @@ async fn a_superuser_answers_who_changed_what_when_and_why_in_the_browser() {
     shot(&client, "sign-in").await;
     let admin = named(&["governance-admin"], "Carol Console");
     let admin_id = app.user_id(&admin).await;
-    let field = client
-        .find(Locator::Id("token"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    field
-        .send_keys(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    client
-        .find(Locator::Css("form.stack button[type=submit]"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    fill(&client, "#token", &admin).await;
+    click(&client, "form.stack button[type=submit]").await;
     client
         .wait()
         .for_element(Locator::Css("main h1"))
@@ -608,20 +568,8 @@ async fn a_superuser_answers_who_changed_what_when_and_why_in_the_browser() {
     // it will change, and approves it with a reason: the team is deleted.
     let approver = named(&["approver"], "Dana Approver");
     goto(&client, &format!("{base}/console/sign-in"), &mut seen).await;
-    client
-        .find(Locator::Id("token"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .send_keys(&approver)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    client
-        .find(Locator::Css("form.stack button[type=submit]"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    fill(&client, "#token", &approver).await;
+    click(&client, "form.stack button[type=submit]").await;
     let card = format!("article.request[data-request-id=\"{request_id}\"]");
     let found = client
         .wait()

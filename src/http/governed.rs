@@ -109,12 +109,31 @@ pub async fn serve_governed(
             .iter()
             .map(|(name, value)| (name.to_owned(), value.to_owned())),
     );
+    serve_governed_with(
+        definition,
+        route,
+        &params,
+        &state,
+        Request::from_parts(parts, body),
+    )
+    .await
+}
+
+/// [`serve_governed`] with the route's path parameters already read (the console
+/// acts on a change request through the same route without going through a router).
+pub async fn serve_governed_with(
+    definition: &'static Definition,
+    route: &'static Route,
+    params: &PathParams,
+    state: &AppState,
+    request: Request,
+) -> Result<Response, ApiError> {
     let target = Target::entity(
-        (route.denied_type)(&params).unwrap_or(definition.denied_as),
-        (route.target)(&params).map_err(invalid)?,
+        (route.denied_type)(params).unwrap_or(definition.denied_as),
+        (route.target)(params).map_err(invalid)?,
     )
     .via(format!("{} {}", route.method.as_str(), route.path));
-    let mut governed = Governed::from_request(Request::from_parts(parts, body), &state).await?;
+    let mut governed = Governed::from_request(request, state).await?;
     state
         .governor
         .authorize(
@@ -125,11 +144,11 @@ pub async fn serve_governed(
         )
         .await
         .map_err(to_api_error)?;
-    let parsed = (route.parse)(&params, governed.json_body()?).map_err(invalid)?;
+    let parsed = (route.parse)(params, governed.json_body()?).map_err(invalid)?;
     governed.context.reason = parsed.reason;
     governed.context.evidence = parsed.evidence;
     governed.context.break_glass = parsed.break_glass;
-    execute(&state, &governed, &parsed.command).await
+    execute(state, &governed, &parsed.command).await
 }
 
 /// Runs `command` for the request and turns the answer into a response.

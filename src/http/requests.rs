@@ -119,8 +119,11 @@ struct ListQuery {
 #[serde(transparent)]
 struct ChangeRequestTarget(uuid::Uuid);
 
-async fn viewer(state: &AppState, caller: Authenticated) -> Result<Viewer, ApiError> {
-    let principal = caller.require(READERS)?;
+/// The viewer `principal` reads change requests as (API and console).
+pub(super) async fn viewer(
+    state: &AppState,
+    principal: crate::auth::Principal,
+) -> Result<Viewer, ApiError> {
     let actor = state
         .governor
         .actor(principal)
@@ -141,7 +144,7 @@ async fn get_list(
     caller: Authenticated,
     Query(q): Query<ListQuery>,
 ) -> Result<axum::Json<RequestPage>, ApiError> {
-    let viewer = viewer(&state, caller).await?;
+    let viewer = viewer(&state, caller.require(READERS)?).await?;
     let limit = q.limit.unwrap_or(50);
     if limit == 0 || limit > requests::MAX_LIMIT {
         return Err(bad(
@@ -171,7 +174,7 @@ async fn get_one(
     caller: Authenticated,
     Path(id): Path<ChangeRequestId>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let viewer = viewer(&state, caller).await?;
+    let viewer = viewer(&state, caller.require(READERS)?).await?;
     requests::get(&state.store, &id.to_string(), &viewer)
         .await?
         .map(axum::Json)

@@ -96,13 +96,13 @@ pub async fn usage(
     let name: String = row.get("name").map_err(|e| store.decode(e))?;
     let key: String = row.get("key").map_err(|e| store.decode(e))?;
     let uses: Vec<Value> = row.get("uses").map_err(|e| store.decode(e))?;
+    let systems = systems(&uses, &key, &settings.aliases);
     Ok(Usage {
         technology_id: technology.to_owned(),
         name,
-        systems: systems(&uses, &key, &settings.aliases),
-        versions: Vec::new(),
-    }
-    .with_versions())
+        versions: versions(&systems),
+        systems,
+    })
 }
 
 /// The uses that really are the technology with natural key `key`, by system.
@@ -136,29 +136,26 @@ fn systems(uses: &[Value], key: &str, aliases: &BTreeMap<String, String>) -> Vec
     out
 }
 
-impl Usage {
-    /// Fills `versions` from `systems`.
-    fn with_versions(mut self) -> Self {
-        let mut by_version: BTreeMap<Option<String>, Vec<String>> = BTreeMap::new();
-        for s in &self.systems {
-            for c in &s.components {
-                let ids = by_version.entry(c.version.clone()).or_default();
-                if !ids.contains(&s.system_id) {
-                    ids.push(s.system_id.clone());
-                }
+/// The versions `systems` use, with the systems using each, in [`order`].
+fn versions(systems: &[SystemUse]) -> Vec<VersionUse> {
+    let mut by_version: BTreeMap<Option<String>, Vec<String>> = BTreeMap::new();
+    for s in systems {
+        for c in &s.components {
+            let ids = by_version.entry(c.version.clone()).or_default();
+            if !ids.contains(&s.system_id) {
+                ids.push(s.system_id.clone());
             }
         }
-        let mut versions: Vec<VersionUse> = by_version
-            .into_iter()
-            .map(|(version, system_ids)| VersionUse {
-                version,
-                system_ids,
-            })
-            .collect();
-        versions.sort_by_key(|v| order(v.version.as_deref()));
-        self.versions = versions;
-        self
     }
+    let mut versions: Vec<VersionUse> = by_version
+        .into_iter()
+        .map(|(version, system_ids)| VersionUse {
+            version,
+            system_ids,
+        })
+        .collect();
+    versions.sort_by_key(|v| order(v.version.as_deref()));
+    versions
 }
 
 /// Semantic versions first, in version order; then other texts; then no version.
@@ -189,17 +186,10 @@ mod tests {
             use_of("b", "left-pad", "1.9.0", Some("pkg:npm/left-pad@1.9.0")),
             use_of("b", "left-pad", "nightly", None),
         ];
-        let usage = Usage {
-            technology_id: "t".into(),
-            name: "left-pad".into(),
-            systems: systems(&uses, &natural_key("left-pad"), &BTreeMap::new()),
-            versions: Vec::new(),
-        }
-        .with_versions();
-        assert_eq!(usage.systems.len(), 2);
-        assert_eq!(usage.systems[0].components.len(), 2);
-        let versions: Vec<_> = usage
-            .versions
+        let grouped = systems(&uses, &natural_key("left-pad"), &BTreeMap::new());
+        assert_eq!(grouped.len(), 2);
+        assert_eq!(grouped[0].components.len(), 2);
+        let versions: Vec<_> = versions(&grouped)
             .iter()
             .map(|v| (v.version.clone().unwrap_or_default(), v.system_ids.len()))
             .collect();

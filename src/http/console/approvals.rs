@@ -4,36 +4,26 @@
 //! API's governed route itself (same parsing, policy, audit entry), so the console
 //! adds no second path to a governed change.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{RawQuery, Request, State};
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::on;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-use super::page::{Chrome, html};
+use super::page::{Chrome, html, shown};
 use super::timeline::{pairs, short_time};
 use super::views::{Approvals, RequestCard};
 use crate::domain::{Operation, RequestState, Role};
 use crate::governance::definition;
-use crate::history::requests::{self, RequestFilter, Viewer};
+use crate::governance::input::PathParams;
+use crate::history::requests::{self, RequestFilter};
 use crate::http::AppState;
 use crate::http::extract::{Authenticated, Path};
-use crate::http::governed::serve_governed;
+use crate::http::governed::serve_governed_with;
 use crate::http::problem::ApiError;
 
 /// Who sees the page: those who may approve or review.
 const APPROVERS: &[Role] = &[Role::Approver, Role::GovernanceAdmin, Role::Superuser];
-
-fn shown(value: &Value) -> String {
-    match value {
-        Value::Null => "—".to_owned(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
 
 fn card(request: &Value) -> RequestCard {
     let text = |k: &str| request[k].as_str().unwrap_or_default().to_owned();
@@ -102,16 +92,7 @@ pub async fn approvals(
     chrome: Chrome,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let principal = caller.require(APPROVERS)?;
-    let actor = state
-        .governor
-        .actor(principal)
-        .await
-        .map_err(crate::http::governed::to_api_error)?;
-    let viewer = Viewer {
-        id: actor.id().to_string(),
-        roles: actor.principal().roles.iter().copied().collect(),
-    };
+    let viewer = crate::http::requests::viewer(&state, caller.require(APPROVERS)?).await?;
     let pending = RequestFilter {
         state: Some(RequestState::Pending),
         ..RequestFilter::default()
@@ -206,18 +187,10 @@ pub async fn act(
     {
         forwarded.extensions_mut().insert(correlation.clone());
     }
-    let method = axum::routing::MethodFilter::POST;
-    let response = Router::new()
-        .route(
-            route.path,
-            on(method, move |state: State<AppState>, request: Request| {
-                serve_governed(definition, route, state, request)
-            }),
-        )
-        .with_state(state)
-        .oneshot(forwarded)
+    let params = PathParams::new([("id".to_owned(), id)]);
+    let response = serve_governed_with(definition, route, &params, &state, forwarded)
         .await
-        .unwrap_or_else(|never| match never {});
+        .into_response();
     if response.status().is_success() {
         Ok(Redirect::to(&format!("/console/approvals?done={action}")).into_response())
     } else {

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
 use super::graph;
-use super::page::{Chrome, html};
+use super::page::{Chrome, html, shown};
 use super::timeline::{actor_name, list_query, pairs, short_time};
 use super::views::{EntityPage, FieldChange, HistoryEntry, VerifyPage};
 use crate::history::{self, Scope, lineage, replay};
@@ -34,15 +34,6 @@ fn instant(text: &str) -> Result<DateTime<Utc>, ApiError> {
     .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
     .map(|t| t.and_utc())
     .ok_or_else(|| bad("at", "must be a date and time, e.g. 2026-11-25T10:00:00Z"))
-}
-
-/// A value as the page shows it.
-fn shown(value: &Value) -> String {
-    match value {
-        Value::Null => "—".to_owned(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// The field-by-field diff of an entry's `changes`.

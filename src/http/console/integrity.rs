@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::response::Response;
 use serde_json::Value;
 
-use super::page::{Chrome, html};
+use super::page::{Chrome, html, shown};
 use super::views::{CheckpointRow, Integrity};
 use crate::http::AppState;
 
@@ -41,11 +41,6 @@ pub async fn integrity(
             pending: c.pending,
         })
         .collect();
-    let text = |v: &Value| match v {
-        Value::Null => "—".to_owned(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
     let checks = &status["checks"];
     let age = |ms: &Value| {
         ms.as_i64().map_or_else(
@@ -54,10 +49,10 @@ pub async fn integrity(
         )
     };
     let facts = vec![
-        ("Neo4j".to_owned(), text(&checks["neo4j"])),
+        ("Neo4j".to_owned(), shown(&checks["neo4j"])),
         (
             "Entries waiting to be sealed".to_owned(),
-            text(&checks["sealing"]["queued"]),
+            shown(&checks["sealing"]["queued"]),
         ),
         (
             "Age of the oldest unsealed entry".to_owned(),
@@ -65,7 +60,7 @@ pub async fn integrity(
         ),
         (
             "External witness configured".to_owned(),
-            text(&checks["witness"]["configured"]),
+            shown(&checks["witness"]["configured"]),
         ),
         (
             "Oldest checkpoint waiting for the witness".to_owned(),
@@ -73,19 +68,19 @@ pub async fn integrity(
         ),
         (
             "Break-glass changes awaiting review".to_owned(),
-            text(&checks["breakGlass"]["unreviewed"]),
+            shown(&checks["breakGlass"]["unreviewed"]),
         ),
-        ("Signing keys".to_owned(), text(&checks["signingKeys"])),
+        ("Signing keys".to_owned(), shown(&checks["signingKeys"])),
     ];
     let page = Integrity {
         chrome,
         healthy: status["status"] == "healthy",
-        status: text(&status["status"]),
+        status: shown(&status["status"]),
         reasons: status["reasons"]
             .as_array()
             .into_iter()
             .flatten()
-            .map(text)
+            .map(shown)
             .collect(),
         facts,
         checkpoints,

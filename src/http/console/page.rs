@@ -85,6 +85,16 @@ pub fn shown_name(name: Option<&str>) -> String {
     }
 }
 
+/// A JSON value as a page shows it: text as is, null as a dash, anything else as JSON.
+#[must_use]
+pub fn shown(value: &Value) -> String {
+    match value {
+        Value::Null => "—".to_owned(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// Renders `page`; a template that fails to render is a 500 page.
 pub fn html(page: &impl Template) -> Response {
     match page.render() {
@@ -115,7 +125,8 @@ pub fn refusal(status: StatusCode, detail: &str) -> Response {
 /// Console middleware: a problem+json answer becomes an HTML page with the same
 /// status (a missing or refused session: a redirect to sign in).
 pub async fn html_errors(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let chrome = Chrome::of(&state, &CookieJar::from_headers(request.headers()));
+    // Only an error page needs the navigation: keep the cookies, verify them then.
+    let jar = CookieJar::from_headers(request.headers());
     let response = next.run(request).await;
     let is_problem = response
         .headers()
@@ -147,7 +158,7 @@ pub async fn html_errors(State(state): State<AppState>, request: Request, next: 
         })
         .collect();
     let page = ErrorPage {
-        chrome,
+        chrome: Chrome::of(&state, &jar),
         status: status.as_u16(),
         title: text("title"),
         detail: text("detail"),
