@@ -693,6 +693,7 @@ async fn bare_changes(
                         .param("areas", vec![format!("bare-{w}-{i}")]),
                 )
                 .await
+                .map(drop)
                 .map_err(|e| e.to_string())
         }
     })

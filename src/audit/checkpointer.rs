@@ -56,11 +56,7 @@ pub async fn adopt(store: &Store, witness: &FileWitness) -> Result<usize, Checkp
             witness.path().display()
         )));
     }
-    let mut rows = store
-        .graph()
-        .execute_read(query(FINAL_ALL))
-        .await
-        .map_err(|e| store.error(e))?;
+    let mut rows = store.read(query(FINAL_ALL)).await?;
     let mut written = 0;
     while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
         let mut checkpoint: Value = row.get("checkpoint").map_err(|e| store.decode(e))?;
@@ -293,11 +289,7 @@ impl Checkpointer {
         checkpoint["hash"] = json!(hash);
         checkpoint["signature"] = json!(signature);
         let params = neo4rs::BoltType::try_from(checkpoint.clone()).map_err(StoreError::Other)?;
-        store
-            .graph()
-            .run(query(PEND).param("checkpoint", params))
-            .await
-            .map_err(|e| store.error(e))?;
+        store.run(query(PEND).param("checkpoint", params)).await?;
         if let Ok(mut own) = self.own.lock() {
             *own = Some(hash);
         }
@@ -357,18 +349,12 @@ impl Checkpointer {
     }
 
     async fn drop_pending(&self, seq: i64) -> Result<(), StoreError> {
-        self.store
-            .graph()
-            .run(query(DROP_PENDING).param("seq", seq))
-            .await
-            .map_err(|e| self.store.error(e))
+        self.store.run(query(DROP_PENDING).param("seq", seq)).await
     }
 
     async fn record_witness_status(&self, error: Option<String>) -> Result<(), StoreError> {
         self.store
-            .graph()
             .run(query(WITNESS_STATUS).param("error", error))
             .await
-            .map_err(|e| self.store.error(e))
     }
 }

@@ -437,11 +437,7 @@ fn check_coverage(
 }
 
 async fn read_checkpoints(store: &Store) -> Result<Vec<(Value, bool)>, StoreError> {
-    let mut rows = store
-        .graph()
-        .execute_read(query(CHECKPOINTS_ALL))
-        .await
-        .map_err(|e| store.error(e))?;
+    let mut rows = store.read(query(CHECKPOINTS_ALL)).await?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
         let c: Value = row.get("checkpoint").map_err(|e| store.decode(e))?;
@@ -452,11 +448,7 @@ async fn read_checkpoints(store: &Store) -> Result<Vec<(Value, bool)>, StoreErro
 }
 
 async fn read_queue(store: &Store) -> Result<BTreeMap<String, Option<DateTime<Utc>>>, StoreError> {
-    let mut rows = store
-        .graph()
-        .execute_read(query(SEAL_QUEUE_ALL))
-        .await
-        .map_err(|e| store.error(e))?;
+    let mut rows = store.read(query(SEAL_QUEUE_ALL)).await?;
     let mut out = BTreeMap::new();
     while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
         let id: String = row.get("entryId").unwrap_or_default();

@@ -204,11 +204,7 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<Report, St
         .await
         .map_err(|e| store.record(StoreError::Decode(format!("verification worker: {e}"))))?;
     report_unpageable(store, &mut report).await?;
-    let mut rows = store
-        .graph()
-        .execute_read(query(VERIFY_HEADS))
-        .await
-        .map_err(|e| store.error(e))?;
+    let mut rows = store.read(query(VERIFY_HEADS)).await?;
     let mut heads: BTreeMap<String, Option<String>> = BTreeMap::new();
     while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
         let id: String = row.get("id").unwrap_or_default();
@@ -245,14 +241,12 @@ async fn read_entries(
     let mut after = String::new();
     loop {
         let mut rows = store
-            .graph()
-            .execute_read(
+            .read(
                 query(VERIFY_ENTRIES)
                     .param("after", after.as_str())
                     .param("limit", 2000),
             )
-            .await
-            .map_err(|e| store.error(e))?;
+            .await?;
         let mut batch = Vec::with_capacity(2000);
         while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
             let id: String = row.get("id").map_err(|e| store.decode(e))?;
@@ -441,11 +435,7 @@ fn check_performer(
 
 /// Entries with no text id cannot be paged through by id; each is reported.
 async fn report_unpageable(store: &Store, report: &mut Report) -> Result<(), StoreError> {
-    let mut rows = store
-        .graph()
-        .execute_read(query(VERIFY_MALFORMED))
-        .await
-        .map_err(|e| store.error(e))?;
+    let mut rows = store.read(query(VERIFY_MALFORMED)).await?;
     while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
         let node: String = row.get("node").map_err(|e| store.decode(e))?;
         let id: Option<String> = row.get("id").map_err(|e| store.decode(e))?;

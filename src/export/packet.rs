@@ -417,10 +417,8 @@ async fn read_requests(store: &Store, rows: &[EntryRow]) -> Result<Vec<PacketReq
         return Ok(Vec::new());
     }
     let mut stream = store
-        .graph()
-        .execute_read(query(PACKET_REQUESTS).param("ids", ids.into_iter().collect::<Vec<_>>()))
-        .await
-        .map_err(|e| store.error(e))?;
+        .read(query(PACKET_REQUESTS).param("ids", ids.into_iter().collect::<Vec<_>>()))
+        .await?;
     let mut out = Vec::new();
     while let Some(row) = stream.next().await.map_err(|e| store.error(e))? {
         let r: Map<String, Value> = row.get("request").map_err(|e| store.decode(e))?;
@@ -475,12 +473,8 @@ async fn read_checkpoints(
         return Ok(out);
     }
     let mut rows = store
-        .graph()
-        .execute_read(
-            query(PACKET_CHECKPOINTS).param("seqs", wanted.keys().copied().collect::<Vec<_>>()),
-        )
-        .await
-        .map_err(|e| store.error(e))?;
+        .read(query(PACKET_CHECKPOINTS).param("seqs", wanted.keys().copied().collect::<Vec<_>>()))
+        .await?;
     while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
         let mut checkpoint: Map<String, Value> =
             row.get("checkpoint").map_err(|e| store.decode(e))?;

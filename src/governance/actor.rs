@@ -120,12 +120,7 @@ impl Identities {
         let statement = query(USER_RESOLVE)
             .param("subject", principal.subject.as_str())
             .param("id", UserId::fresh().as_str());
-        let mut rows = self
-            .store
-            .graph()
-            .execute(statement)
-            .await
-            .map_err(|e| self.store.error(e))?;
+        let mut rows = self.store.write(statement).await?;
         let row = rows
             .next()
             .await

@@ -389,11 +389,7 @@ impl Governor {
         policy: Option<ApprovalPolicy>,
     ) -> Result<Answer, GovernanceError> {
         let store = &self.store;
-        let mut txn = store
-            .graph()
-            .start_txn()
-            .await
-            .map_err(|e| store.error(e))?;
+        let mut txn = store.begin().await?;
         let result = match policy {
             Some(policy) => {
                 self.request_in_transaction(&mut txn, command, actor, context, reason, policy)
@@ -406,7 +402,7 @@ impl Governor {
         };
         match result {
             Ok((answer, true)) => {
-                txn.commit().await.map_err(|e| store.error(e))?;
+                store.commit(txn).await?;
                 Ok(answer)
             }
             Ok((answer, false)) => {
@@ -725,12 +721,7 @@ impl Governor {
         let statement = query(ACTOR_ENTRY_WRITE)
             .param("actor", to_bolt(actor.params()))
             .param("entry", to_bolt(params));
-        let mut rows = self
-            .store
-            .graph()
-            .execute(statement)
-            .await
-            .map_err(|e| self.store.error(e))?;
+        let mut rows = self.store.write(statement).await?;
         Ok(rows
             .next()
             .await

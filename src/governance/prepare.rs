@@ -118,11 +118,7 @@ impl Governor {
     /// transaction that is rolled back: nothing is written and no entry is made.
     pub(super) async fn preview(&self, command: &Command) -> Result<Answer, GovernanceError> {
         let store = &self.store;
-        let mut txn = store
-            .graph()
-            .start_txn()
-            .await
-            .map_err(|e| store.error(e))?;
+        let mut txn = store.begin().await?;
         let decided = match read_snapshot(store, &mut txn, &command.decider().targets(), None).await
         {
             Ok(snapshot) => command

@@ -206,6 +206,7 @@ pub(super) async fn remember_noop(
             .param("unlock", snapshot_ids(snapshot)),
     )
     .await
+    .map(drop)
     .map_err(|e| store.error(e))
 }
 
@@ -217,6 +218,7 @@ pub(super) async fn inject_failure(
 ) -> Result<(), StoreError> {
     txn.run(query(INJECTED_FAILURE).param("entryId", entry.id.to_string()))
         .await
+        .map(drop)
         .map_err(|e| store.error(e))
 }
 

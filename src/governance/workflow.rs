@@ -380,14 +380,12 @@ impl Governor {
     pub async fn expire_due(&self) -> Result<usize, GovernanceError> {
         let store = &self.store;
         let mut rows = store
-            .graph()
-            .execute(
+            .write(
                 query(DUE)
                     .param("now", canonical_timestamp((self.clock)()))
                     .param("limit", SWEEP_BATCH),
             )
-            .await
-            .map_err(|e| store.error(e))?;
+            .await?;
         let mut due = Vec::new();
         while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
             let id: String = row.get("id").map_err(|e| store.decode(e))?;

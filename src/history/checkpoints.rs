@@ -25,11 +25,7 @@ pub struct CheckpointSummary {
 
 /// The newest `limit` checkpoints, newest first.
 pub async fn recent(store: &Store, limit: i64) -> Result<Vec<CheckpointSummary>, StoreError> {
-    let mut rows = store
-        .graph()
-        .execute_read(query(RECENT).param("limit", limit))
-        .await
-        .map_err(|e| store.error(e))?;
+    let mut rows = store.read(query(RECENT).param("limit", limit)).await?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
         out.push(CheckpointSummary {

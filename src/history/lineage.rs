@@ -70,16 +70,14 @@ pub async fn lineage(
     let hops = (depth - 1).max(1);
     let text = LINEAGE.replace("{hops}", &hops.to_string());
     let mut rows = store
-        .graph()
-        .execute_read(
+        .read(
             query(&text)
                 .param("id", id)
                 .param("type", entity_type.label())
                 .param("depth", i64::from(depth))
                 .param("max", MAX_DECISIONS),
         )
-        .await
-        .map_err(|e| store.error(e))?;
+        .await?;
     let mut decisions = Vec::new();
     while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
         let entry: Value = row.get("entry").map_err(|e| store.decode(e))?;

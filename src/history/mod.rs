@@ -276,11 +276,7 @@ pub async fn page(store: &Store, request: &PageRequest) -> Result<Page, StoreErr
             neo4rs::BoltType::try_from(value).map_err(StoreError::Other)?,
         );
     }
-    let mut rows = store
-        .graph()
-        .execute_read(q)
-        .await
-        .map_err(|e| store.error(e))?;
+    let mut rows = store.read(q).await?;
     let mut entries = Vec::new();
     while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
         let entry: Value = row.get("entry").map_err(|e| store.decode(e))?;

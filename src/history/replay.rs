@@ -216,8 +216,7 @@ pub async fn entries(
     at: Option<DateTime<Utc>>,
 ) -> Result<Vec<ReplayEntry>, StoreError> {
     let mut rows = store
-        .graph()
-        .execute_read(
+        .read(
             query(ENTITY_ENTRIES)
                 .param("id", id)
                 .param("type", entity_type.label())
@@ -226,8 +225,7 @@ pub async fn entries(
                     at.map(|t| t.to_rfc3339_opts(SecondsFormat::Micros, true)),
                 ),
         )
-        .await
-        .map_err(|e| store.error(e))?;
+        .await?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
         let e: Value = row.get("entry").map_err(|e| store.decode(e))?;
@@ -366,14 +364,12 @@ pub async fn check_all(
     let mut after = String::new();
     loop {
         let mut rows = store
-            .graph()
-            .execute_read(
+            .read(
                 query(GOVERNED_ENTITIES)
                     .param("after", after.as_str())
                     .param("limit", 500),
             )
-            .await
-            .map_err(|e| store.error(e))?;
+            .await?;
         let mut batch = Vec::new();
         while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
             let id: String = row.get("id").unwrap_or_default();

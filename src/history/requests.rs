@@ -172,11 +172,7 @@ pub async fn list(
         .param("afterAt", after.map(|c| c.t.clone()))
         .param("afterId", after.map(|c| c.i.clone()))
         .param("limit", i64::try_from(limit + 1).unwrap_or(i64::MAX));
-    let mut rows = store
-        .graph()
-        .execute_read(statement)
-        .await
-        .map_err(|e| store.error(e))?;
+    let mut rows = store.read(statement).await?;
     let mut requests = Vec::new();
     while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
         let props: Map<String, Value> = row.get("request").map_err(|e| store.decode(e))?;

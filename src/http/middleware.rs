@@ -1,17 +1,20 @@
-//! Request-scoped middleware: correlation ids, the per-request tracing span and
-//! request metrics.
+//! Request-scoped middleware: correlation ids, bookmarks (read-your-writes across
+//! replicas), the per-request tracing span and request metrics.
 
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use tower_http::request_id::RequestId;
 use uuid::Uuid;
 
 use super::AppState;
+use super::problem::ApiError;
+use crate::domain::FieldError;
 use crate::metrics::{RequestLabels, RouteLabels};
+use crate::store::causal::{Causal, parse_bookmarks};
 
 /// Header carrying the caller's correlation id; echoed on every response.
 pub const CORRELATION_ID: &str = "x-correlation-id";
@@ -54,6 +57,41 @@ pub async fn correlation_id(mut request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     if let Some(value) = header {
         response.headers_mut().insert(CORRELATION_ID, value);
+    }
+    response
+}
+
+/// Header carrying Neo4j bookmarks: sent by govtrail on a response whose request
+/// committed, and back by a client that wants a later request (through any replica)
+/// to see that write.
+pub const BOOKMARK: &str = "govtrail-bookmark";
+
+/// Runs the request with the bookmarks it sent applied to every transaction it starts
+/// (causal consistency), and returns the bookmark of its last commit, if it made one.
+pub async fn bookmarks(request: Request, next: Next) -> Response {
+    let sent = request
+        .headers()
+        .get_all(BOOKMARK)
+        .iter()
+        .map(|v| v.to_str().unwrap_or("\u{0}"))
+        .collect::<Vec<_>>();
+    let wait_for = match parse_bookmarks(sent) {
+        Ok(bookmarks) => bookmarks,
+        Err(e) => {
+            return ApiError::InvalidParameters(vec![FieldError::new(
+                "Govtrail-Bookmark",
+                e.to_string(),
+            )])
+            .into_response();
+        }
+    };
+    let causal = Causal::new(wait_for);
+    let mut response = causal.scope(next.run(request)).await;
+    if let Some(value) = causal
+        .committed()
+        .and_then(|b| HeaderValue::from_str(&b).ok())
+    {
+        response.headers_mut().insert(BOOKMARK, value);
     }
     response
 }

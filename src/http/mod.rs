@@ -226,6 +226,7 @@ pub fn router(state: AppState) -> Router {
                     middleware::record_metrics,
                 ))
                 .layer(axum::middleware::from_fn(problem::problem_for_bare_errors))
+                .layer(axum::middleware::from_fn(middleware::bookmarks))
                 .layer(CatchPanicLayer::custom(problem::panic_response))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::SERVICE_UNAVAILABLE,

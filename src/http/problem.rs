@@ -289,6 +289,24 @@ fn store_problem(error: &StoreError) -> Response {
                 &[],
             )
         }
+        StoreError::Bookmark(source) => {
+            let code = match source {
+                neo4rs::Error::Neo4j(e) => e.code().to_owned(),
+                _ => "unknown".to_owned(),
+            };
+            tracing::info!(%code, "bookmark refused");
+            problem(
+                StatusCode::BAD_REQUEST,
+                "invalid-bookmark",
+                "Invalid bookmark",
+                Some(
+                    "Neo4j does not know the bookmark sent in Govtrail-Bookmark; send one \
+                     govtrail returned, unchanged"
+                        .into(),
+                ),
+                &[],
+            )
+        }
         StoreError::Other(_) | StoreError::Decode(_) => {
             tracing::error!(error = %error_chain(error), "Neo4j error");
             internal()

@@ -88,11 +88,7 @@ pub async fn ingest(
 ) -> Result<Receipt, SbomError> {
     let inventory = document::parse(bytes)?;
     let digest = digest(bytes);
-    let mut txn = store
-        .graph()
-        .start_txn()
-        .await
-        .map_err(|e| store.error(e))?;
+    let mut txn = store.begin().await?;
     let written = match write(store, settings, &mut txn, system, &inventory, &digest, by).await {
         Ok(written) => written,
         Err(e) => {
@@ -105,7 +101,7 @@ pub async fn ingest(
     if written.already {
         txn.rollback().await.map_err(|e| store.error(e))?;
     } else {
-        txn.commit().await.map_err(|e| store.error(e))?;
+        store.commit(txn).await?;
     }
     // The components just stored are the document's: judge them from memory.
     let subjects: Vec<Subject> = inventory.components.iter().map(subject).collect();
@@ -297,7 +293,10 @@ async fn tally(
 }
 
 async fn run(store: &Store, txn: &mut Txn, statement: neo4rs::Query) -> Result<(), StoreError> {
-    txn.run(statement).await.map_err(|e| store.error(e))
+    txn.run(statement)
+        .await
+        .map(drop)
+        .map_err(|e| store.error(e))
 }
 
 /// What a component's stored facts are, as one digest (to tell updated from unchanged).

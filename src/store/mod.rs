@@ -1,21 +1,57 @@
-//! Neo4j access: the connection pool, error classification and schema migrations.
-//! Every other module reaches Neo4j through a [`Store`].
+//! Neo4j access: the connection pool (direct or routed), causal consistency, error
+//! classification and schema migrations. Every other module reaches Neo4j through a
+//! [`Store`].
 
+pub mod causal;
 pub mod migrations;
 pub mod name_keys;
 
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use neo4rs::{ConfigBuilder, Graph, Neo4jErrorKind, query};
+use neo4rs::{
+    ConfigBuilder, DetachedRowStream, Graph, Neo4jClientErrorKind, Neo4jErrorKind, Operation, Txn,
+    query,
+};
 use secrecy::ExposeSecret;
 
 use crate::config::Settings;
 use crate::metrics::{Metrics, ReasonLabels};
+use causal::Causal;
+
+/// The database a routing URI uses when none is configured: Neo4j's and Aura's default.
+/// Naming it saves neo4rs's routed pool a routing-table fetch before every transaction.
+pub const ROUTED_DEFAULT_DATABASE: &str = "neo4j";
+
+/// The rows of a statement run by [`Store::read`] or [`Store::write`].
+#[expect(
+    clippy::large_enum_variant,
+    reason = "the stream is neo4rs's own size, returned by value as before; boxing it would \
+              allocate on every read to shrink the rare fetched case"
+)]
+pub enum Rows {
+    /// Streamed from an auto-commit statement as they are read.
+    Streamed(DetachedRowStream),
+    /// Fetched whole in an explicit transaction (the request sent bookmarks).
+    Fetched(std::vec::IntoIter<neo4rs::Row>),
+}
+
+impl Rows {
+    /// The next row, if any.
+    pub async fn next(&mut self) -> Result<Option<neo4rs::Row>, neo4rs::Error> {
+        match self {
+            Self::Streamed(stream) => stream.next().await,
+            Self::Fetched(rows) => Ok(rows.next()),
+        }
+    }
+}
 
 /// A handle on the Neo4j pool. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    graph: Graph,
+    graph: Arc<RwLock<Graph>>,
+    config: neo4rs::Config,
+    routed: bool,
     metrics: Metrics,
 }
 
@@ -31,6 +67,9 @@ pub enum StoreError {
     /// A schema constraint was violated (409).
     #[error("Neo4j constraint violation")]
     ConstraintViolation(#[source] neo4rs::Error),
+    /// Neo4j refused a bookmark the client sent back (400).
+    #[error("Neo4j refused the bookmark")]
+    Bookmark(#[source] neo4rs::Error),
     /// Any other Neo4j or driver error (500).
     #[error("Neo4j error")]
     Other(#[source] neo4rs::Error),
@@ -50,7 +89,18 @@ impl StoreError {
             neo4rs::Error::Neo4j(e) => {
                 if e.code() == "Neo.ClientError.Schema.ConstraintValidationFailed" {
                     Self::ConstraintViolation(error)
-                } else if matches!(e.kind(), Neo4jErrorKind::Transient) {
+                } else if e
+                    .code()
+                    .starts_with("Neo.ClientError.Transaction.InvalidBookmark")
+                {
+                    Self::Bookmark(error)
+                } else if matches!(
+                    e.kind(),
+                    Neo4jErrorKind::Transient
+                        // NotALeader, ForbiddenOnReadOnlyDatabase: the cluster moved its
+                        // leader; a retry on a fresh routing table may succeed.
+                        | Neo4jErrorKind::Client(Neo4jClientErrorKind::SessionExpired)
+                ) {
                     Self::Transient(error)
                 } else {
                     Self::Other(error)
@@ -75,6 +125,7 @@ impl StoreError {
             Self::Unavailable(_) => "unavailable",
             Self::Transient(_) => "transient",
             Self::ConstraintViolation(_) => "constraint",
+            Self::Bookmark(_) => "bookmark",
             Self::Other(_) => "other",
             Self::Decode(_) => "decode",
             Self::Timeout(_) => "timeout",
@@ -95,31 +146,165 @@ pub fn to_bolt(value: serde_json::Value) -> neo4rs::BoltType {
 }
 
 impl Store {
-    /// Builds the pool. Connections open lazily, so this succeeds while Neo4j is down.
+    /// Builds the pool: a routed one (neo4rs's, which sends writes to the leader and
+    /// reads to readers) for `neo4j://` and `neo4j+s://`, a direct one to the one server
+    /// otherwise. Connections open lazily, so this succeeds while Neo4j is down.
     pub fn connect(settings: &Settings, metrics: Metrics) -> Result<Self, StoreError> {
+        let routed = is_routing_uri(&settings.neo4j_uri);
+        let database = settings
+            .neo4j_database
+            .clone()
+            .or_else(|| routed.then(|| ROUTED_DEFAULT_DATABASE.to_owned()));
         let mut config = ConfigBuilder::default()
             .uri(settings.neo4j_uri.as_str())
             .user(settings.neo4j_user.as_str())
             .password(settings.neo4j_password.expose_secret())
             .max_connections(settings.neo4j_max_connections)
             .connection_timeout(Duration::from_millis(settings.neo4j_io_timeout_ms));
-        if let Some(db) = &settings.neo4j_database {
+        if let Some(db) = &database {
             config = config.db(db.as_str());
         }
         let config = config.build().map_err(StoreError::Other)?;
-        let graph = Graph::connect(config).map_err(StoreError::Other)?;
-        Ok(Self { graph, metrics })
+        let graph = Graph::connect(config.clone()).map_err(StoreError::Other)?;
+        Ok(Self {
+            graph: Arc::new(RwLock::new(graph)),
+            config,
+            routed,
+            metrics,
+        })
     }
 
-    /// The driver handle, for modules that run their own statements.
+    /// Whether the pool routes (the URI is `neo4j://` or `neo4j+s://`).
     #[must_use]
-    pub fn graph(&self) -> &Graph {
-        &self.graph
+    pub fn routed(&self) -> bool {
+        self.routed
     }
 
-    /// Classifies a driver error and counts it.
+    /// The driver handle, for work outside a request (migrations, seeding, tests).
+    /// Request paths use [`Store::begin`], [`Store::read`] and [`Store::write`], which
+    /// apply the request's bookmarks.
+    #[must_use]
+    pub fn graph(&self) -> Graph {
+        self.graph
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Classifies a driver error and counts it. A write refused because the server is
+    /// no longer the leader drops the routing table, so the retry asks for a new one.
     pub fn error(&self, error: neo4rs::Error) -> StoreError {
+        if self.routed && leader_moved(&error) {
+            self.reroute();
+        }
         self.record(StoreError::classify(error))
+    }
+
+    /// Replaces the routed pool (and with it the routing table neo4rs keeps until its
+    /// TTL ends, even after the leader moved) by a fresh one. Transactions under way
+    /// keep their connections.
+    fn reroute(&self) {
+        match Graph::connect(self.config.clone()) {
+            Ok(graph) => {
+                *self.graph.write().unwrap_or_else(PoisonError::into_inner) = graph;
+                tracing::warn!("the Neo4j leader moved; routing table dropped");
+            }
+            Err(e) => tracing::warn!(error = %e, "could not rebuild the routed pool"),
+        }
+    }
+
+    /// Begins a write transaction that waits for the current request's bookmarks.
+    pub async fn begin(&self) -> Result<Txn, StoreError> {
+        self.graph()
+            .start_txn_as(Operation::Write, Some(Causal::wait_for()))
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    /// Commits `txn` and keeps its bookmark for the rest of the request (and for the
+    /// response's `Govtrail-Bookmark`).
+    pub async fn commit(&self, txn: Txn) -> Result<(), StoreError> {
+        let bookmark = txn.commit().await.map_err(|e| self.error(e))?;
+        Causal::record_commit(bookmark);
+        Ok(())
+    }
+
+    /// Runs a read statement in its own transaction, on a reader when routed, after the
+    /// request's bookmarks.
+    pub async fn read(&self, statement: neo4rs::Query) -> Result<Rows, StoreError> {
+        self.auto_commit(Operation::Read, statement).await
+    }
+
+    /// Runs a statement that writes, in its own transaction, after the request's
+    /// bookmarks. Its bookmark is kept when the request sent bookmarks; otherwise the
+    /// stream is read lazily and its bookmark is not kept (use [`Store::begin`] and
+    /// [`Store::commit`] for a change a client may want to read back elsewhere).
+    pub async fn write(&self, statement: neo4rs::Query) -> Result<Rows, StoreError> {
+        self.auto_commit(Operation::Write, statement).await
+    }
+
+    /// Runs a statement that writes and returns nothing, in its own transaction, after
+    /// the request's bookmarks; its bookmark is kept like a commit's.
+    pub async fn run(&self, statement: neo4rs::Query) -> Result<(), StoreError> {
+        let bookmarks = Causal::wait_for();
+        if !bookmarks.is_empty() {
+            return self
+                .in_transaction(Operation::Write, bookmarks, statement)
+                .await
+                .map(drop);
+        }
+        let summary = self
+            .graph()
+            .run(statement)
+            .await
+            .map_err(|e| self.error(e))?;
+        Causal::record_commit(summary.bookmark);
+        Ok(())
+    }
+
+    /// A statement in its own transaction. Without bookmarks it runs auto-commit and
+    /// streams. With them it runs in an explicit transaction, because neo4rs sends
+    /// bookmarks only on BEGIN (its auto-commit RUN carries none), and its rows are
+    /// fetched before the commit.
+    async fn auto_commit(
+        &self,
+        operation: Operation,
+        statement: neo4rs::Query,
+    ) -> Result<Rows, StoreError> {
+        let bookmarks = Causal::wait_for();
+        if !bookmarks.is_empty() {
+            return self.in_transaction(operation, bookmarks, statement).await;
+        }
+        let graph = self.graph();
+        let rows = match operation {
+            Operation::Read => graph.execute_read(statement).await,
+            Operation::Write => graph.execute(statement).await,
+        };
+        rows.map(Rows::Streamed).map_err(|e| self.error(e))
+    }
+
+    async fn in_transaction(
+        &self,
+        operation: Operation,
+        bookmarks: Vec<String>,
+        statement: neo4rs::Query,
+    ) -> Result<Rows, StoreError> {
+        let mut txn = self
+            .graph()
+            .start_txn_as(operation, Some(bookmarks))
+            .await
+            .map_err(|e| self.error(e))?;
+        let mut stream = txn.execute(statement).await.map_err(|e| self.error(e))?;
+        let mut rows = Vec::new();
+        while let Some(row) = stream.next(txn.handle()).await.map_err(|e| self.error(e))? {
+            rows.push(row);
+        }
+        match operation {
+            // A read changes nothing a client could want to read back.
+            Operation::Read => txn.commit().await.map(drop).map_err(|e| self.error(e))?,
+            Operation::Write => self.commit(txn).await?,
+        }
+        Ok(Rows::Fetched(rows.into_iter()))
     }
 
     /// Counts an already classified error in `govtrail_neo4j_errors` and returns it.
@@ -144,11 +329,7 @@ impl Store {
         &self,
         statement: neo4rs::Query,
     ) -> Result<Option<neo4rs::Row>, StoreError> {
-        let mut rows = self
-            .graph
-            .execute_read(statement)
-            .await
-            .map_err(|e| self.error(e))?;
+        let mut rows = self.read(statement).await?;
         rows.next().await.map_err(|e| self.error(e))
     }
 
@@ -158,11 +339,7 @@ impl Store {
         &self,
         statement: neo4rs::Query,
     ) -> Result<Option<neo4rs::Row>, StoreError> {
-        let mut rows = self
-            .graph
-            .execute(statement)
-            .await
-            .map_err(|e| self.error(e))?;
+        let mut rows = self.write(statement).await?;
         rows.next().await.map_err(|e| self.error(e))
     }
 
@@ -170,7 +347,7 @@ impl Store {
     pub async fn ping(&self, timeout: Duration) -> Result<(), StoreError> {
         let round_trip = async {
             let mut rows = self
-                .graph
+                .graph()
                 .execute(query(PING))
                 .await
                 .map_err(|e| self.error(e))?;
@@ -200,5 +377,38 @@ impl Store {
     }
 }
 
+/// Whether `uri` asks for routing (`neo4j://`, `neo4j+s://`, `neo4j+ssc://`).
+#[must_use]
+pub fn is_routing_uri(uri: &str) -> bool {
+    uri.split_once("://")
+        .is_some_and(|(scheme, _)| matches!(scheme, "neo4j" | "neo4j+s" | "neo4j+ssc"))
+}
+
+/// NotALeader or ForbiddenOnReadOnlyDatabase: the write reached a server that does not
+/// lead (any more).
+fn leader_moved(error: &neo4rs::Error) -> bool {
+    matches!(error, neo4rs::Error::Neo4j(e)
+        if matches!(e.kind(), Neo4jErrorKind::Client(Neo4jClientErrorKind::SessionExpired)))
+}
+
 /// Cheapest possible round trip.
 const PING: &str = include_str!("../../cypher/ping.cypher");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routing_is_asked_for_by_the_neo4j_schemes_only() {
+        for uri in [
+            "neo4j://db:7687",
+            "neo4j+s://x.databases.neo4j.io",
+            "neo4j+ssc://db",
+        ] {
+            assert!(is_routing_uri(uri), "{uri}");
+        }
+        for uri in ["bolt://db:7687", "bolt+s://db", "db:7687", "neo4jx://db"] {
+            assert!(!is_routing_uri(uri), "{uri}");
+        }
+    }
+}

@@ -30,6 +30,9 @@ import org.neo4j.graphdb.GraphDatabaseService;
  *   <li>{@code govtrail.neo4j.txMemory} – global transaction memory limit in MiB (default 256)
  * </ul>
  *
+ * <p>Bolt advertises {@code 127.0.0.1:PORT}, so a routing ({@code neo4j://}) client is sent
+ * back to the same address by the routing table Community answers with.
+ *
  * <p>Once Bolt accepts connections it writes {@code bolt://127.0.0.1:PORT} to
  * {@code <home>/bolt.uri} (atomically) and prints it. SIGTERM/SIGINT shut the database down
  * cleanly and remove that file. Authentication is disabled: this is a loopback-only
@@ -53,6 +56,8 @@ public final class Launcher {
         DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(home)
                 .setConfig(BoltConnector.enabled, true)
                 .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
+                // What ROUTE answers with: a neo4j:// client is routed back to this address.
+                .setConfig(BoltConnector.advertised_address, new SocketAddress("127.0.0.1", port))
                 .setConfig(BoltConnector.encryption_level, BoltConnector.EncryptionLevel.DISABLED)
                 .setConfig(HttpConnector.enabled, false)
                 .setConfig(HttpsConnector.enabled, false)
