@@ -98,13 +98,28 @@ pub enum CheckpointError {
 pub struct Checkpointer {
     store: Store,
     key: CheckpointKey,
+    /// `HOST/PID/RANDOM`: which replica holds the lease, readable on the lease node.
     holder: String,
+    /// Whether this replica held the lease after its last round (to log changes).
+    holding: std::sync::atomic::AtomicBool,
     witness: Option<FileWitness>,
     interval: Duration,
     /// The pending checkpoint this process made and has not finalized (its hash).
     own: Mutex<Option<String>>,
     /// What this process last recorded on the lease as keeping heads from the witness.
     recorded: Mutex<Recorded>,
+}
+
+/// This replica's lease holder id: host name, process id and a random part, so an
+/// operator (or a test) reading `CheckpointLease.holder` can tell which replica it is.
+fn holder_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".to_owned());
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}/{}/{}", std::process::id(), &random[..8])
 }
 
 /// The witness status last written to the lease by this process.
@@ -135,7 +150,8 @@ impl Checkpointer {
         Self {
             store,
             key,
-            holder: uuid::Uuid::new_v4().to_string(),
+            holder: holder_id(),
+            holding: std::sync::atomic::AtomicBool::new(false),
             witness: sink.map(FileWitness::new),
             interval,
             own: Mutex::new(None),
@@ -330,7 +346,14 @@ impl Checkpointer {
                     .param("ttlMs", ttl),
             )
             .await?;
-        Ok(row.is_some())
+        let held = row.is_some();
+        let was = self
+            .holding
+            .swap(held, std::sync::atomic::Ordering::Relaxed);
+        if held != was {
+            tracing::info!(holder = %self.holder, held, "checkpointer lease changed hands");
+        }
+        Ok(held)
     }
 
     async fn state(&self) -> Result<State, StoreError> {
