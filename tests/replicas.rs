@@ -5,84 +5,10 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{DedicatedNeo4j, TEST_SECRET, keys_dir, token_for, unique};
+use common::{DedicatedNeo4j, Replica, keys_dir, token_for, unique, until};
 use serde_json::{Value, json};
-
-/// A `govtrail serve` process; SIGKILLed on drop.
-struct Replica {
-    child: Child,
-    base: String,
-}
-
-impl Replica {
-    fn start(neo4j: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_or_else(|e| panic!("free port: {e}"), |a| a.port());
-        let child = Command::new(env!("CARGO_BIN_EXE_govtrail"))
-            .arg("serve")
-            .env_remove("GOVTRAIL_CONFIG")
-            .env("GOVTRAIL_NEO4J_URI", neo4j)
-            .env("GOVTRAIL_LISTEN_ADDR", format!("127.0.0.1:{port}"))
-            .env("GOVTRAIL_AUTH_HS256_SECRET", TEST_SECRET)
-            .env(
-                "GOVTRAIL_CHECKPOINT_KEY_FILE",
-                keys_dir().join("ed25519-private.pem"),
-            )
-            .env("GOVTRAIL_CHECKPOINT_INTERVAL_MS", "200")
-            .env("GOVTRAIL_LOG_FILTER", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("govtrail serve: {e}"));
-        Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    async fn ready(&self, http: &reqwest::Client) {
-        let url = format!("{}/readyz", self.base);
-        until(
-            "the replica is ready",
-            Duration::from_secs(90),
-            async || {
-                http.get(&url)
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status().is_success())
-            },
-        )
-        .await;
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// Waits until `condition` holds, checking every 100 ms, failing after `limit`.
-async fn until(what: &str, limit: Duration, mut condition: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !condition().await {
-        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 async fn lease_holder(graph: &neo4rs::Graph) -> Option<String> {
     let mut rows = graph

@@ -59,7 +59,7 @@ async fn get_healthz() -> impl IntoResponse {
 /// checksum; otherwise 503 with a reason per failed check.
 async fn get_readyz(State(state): State<AppState>) -> Response {
     let timeout = state.settings.readiness_timeout();
-    let status = tokio::time::timeout(timeout, state.migrator.status(&state.store)).await;
+    let status = tokio::time::timeout(timeout, state.migrator.status(state.store.probe())).await;
     let (neo4j, migrations) = match status {
         Ok(Ok(s)) if s.is_current() => ("ok".to_owned(), "current".to_owned()),
         Ok(Ok(s)) => ("ok".to_owned(), format!("pending: {:?}", s.pending)),

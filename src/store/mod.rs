@@ -53,6 +53,9 @@ pub struct Store {
     config: neo4rs::Config,
     routed: bool,
     metrics: Metrics,
+    /// A one-connection pool of its own for readiness checks, so `/readyz` answers
+    /// whether Neo4j does, not whether the main pool has a free connection.
+    probe: Option<Arc<Store>>,
 }
 
 /// What went wrong talking to Neo4j, sorted by what the caller should do.
@@ -150,6 +153,14 @@ impl Store {
     /// reads to readers) for `neo4j://` and `neo4j+s://`, a direct one to the one server
     /// otherwise. Connections open lazily, so this succeeds while Neo4j is down.
     pub fn connect(settings: &Settings, metrics: Metrics) -> Result<Self, StoreError> {
+        let probe = Self::pool(settings, metrics.clone(), 1)?;
+        Ok(Self {
+            probe: Some(Arc::new(probe)),
+            ..Self::pool(settings, metrics, settings.neo4j_max_connections)?
+        })
+    }
+
+    fn pool(settings: &Settings, metrics: Metrics, size: usize) -> Result<Self, StoreError> {
         let routed = is_routing_uri(&settings.neo4j_uri);
         let database = settings
             .neo4j_database
@@ -159,7 +170,7 @@ impl Store {
             .uri(settings.neo4j_uri.as_str())
             .user(settings.neo4j_user.as_str())
             .password(settings.neo4j_password.expose_secret())
-            .max_connections(settings.neo4j_max_connections)
+            .max_connections(size)
             .connection_timeout(Duration::from_millis(settings.neo4j_io_timeout_ms));
         if let Some(db) = &database {
             config = config.db(db.as_str());
@@ -171,7 +182,14 @@ impl Store {
             config,
             routed,
             metrics,
+            probe: None,
         })
+    }
+
+    /// The store over the readiness pool (one connection of its own).
+    #[must_use]
+    pub fn probe(&self) -> &Store {
+        self.probe.as_deref().unwrap_or(self)
     }
 
     /// Whether the pool routes (the URI is `neo4j://` or `neo4j+s://`).

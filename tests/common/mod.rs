@@ -8,8 +8,8 @@
 )]
 
 use std::path::PathBuf;
-use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use govtrail::config::{PublicKeySpec, Settings};
 use govtrail::http::App;
@@ -279,6 +279,29 @@ impl DedicatedNeo4j {
     /// Stops the database (clean shutdown).
     pub fn stop(&self) {
         Self::run(self.home.path(), &self.port(), "stop");
+    }
+
+    /// Kills the database with SIGKILL (no clean shutdown) and waits until it is gone.
+    pub fn kill(&self) {
+        let pidfile = self.home.path().join("neo4j.pid");
+        let pid = std::fs::read_to_string(&pidfile)
+            .unwrap_or_else(|e| panic!("{}: {e}", pidfile.display()))
+            .trim()
+            .to_owned();
+        let status = Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .unwrap_or_else(|e| panic!("kill: {e}"));
+        assert!(status.success(), "kill -KILL {pid}");
+        let proc = PathBuf::from(format!("/proc/{pid}"));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while proc.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "Neo4j {pid} still runs after SIGKILL"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Starts it again on the same port and data.
@@ -564,4 +587,92 @@ pub fn verify_cli(uri: &str, env: &[(&str, &std::ffi::OsStr)]) -> (i32, Vec<Valu
         findings,
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// A `govtrail serve` process; SIGKILLed on drop.
+pub struct Replica {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+}
+
+impl Replica {
+    /// Starts `govtrail serve` on a free port against `neo4j`, with `env` added.
+    pub fn start(neo4j: &str) -> Self {
+        Self::start_with(neo4j, &[])
+    }
+
+    /// Starts `govtrail serve` with extra environment.
+    pub fn start_with(neo4j: &str, env: &[(&str, &str)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_or_else(|e| panic!("free port: {e}"), |a| a.port());
+        let mut command = Command::new(env!("CARGO_BIN_EXE_govtrail"));
+        command
+            .arg("serve")
+            .env_remove("GOVTRAIL_CONFIG")
+            .env("GOVTRAIL_NEO4J_URI", neo4j)
+            .env("GOVTRAIL_LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("GOVTRAIL_AUTH_HS256_SECRET", TEST_SECRET)
+            .env(
+                "GOVTRAIL_CHECKPOINT_KEY_FILE",
+                keys_dir().join("ed25519-private.pem"),
+            )
+            .env("GOVTRAIL_CHECKPOINT_INTERVAL_MS", "200")
+            .env("GOVTRAIL_LOG_FILTER", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("govtrail serve: {e}"));
+        Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits until `/readyz` answers 200.
+    pub async fn ready(&self, http: &reqwest::Client) {
+        let url = format!("{}/readyz", self.base);
+        until(
+            "the replica is ready",
+            Duration::from_secs(90),
+            async || {
+                http.get(&url)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            },
+        )
+        .await;
+    }
+
+    /// SIGKILL, then reap.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Waits until `condition` holds, checking every 100 ms, failing after `limit`.
+pub async fn until(what: &str, limit: Duration, mut condition: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !condition().await {
+        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
