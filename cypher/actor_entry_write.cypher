@@ -18,7 +18,8 @@ CALL (u) {
 }
 CREATE (e:AuditLog)
 SET e = $entry, e.timestamp = datetime($entry.timestamp)
-// Queued for the next signed checkpoint (the queue, not the entry, is what changes).
-CREATE (:SealQueue {entryId: e.id, hash: e.hash, at: e.timestamp})
+// Queued for the next signed checkpoint (the queue item, not the entry, is what the
+// checkpointer deletes).
+CREATE (:SealQueue {at: e.timestamp})-[:QUEUES]->(e)
 CREATE (e)-[:PERFORMED_BY]->(u)
 RETURN e.id AS entryId

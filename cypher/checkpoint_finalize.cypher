@@ -1,7 +1,7 @@
 // Makes a witnessed pending checkpoint final: it becomes a Checkpoint (whose unique
 // `seq` refuses a fork), links to every entry it seals (`SEALS {leaf}`: the entry's
-// leaf index, so a proof needs no scan) and dequeues them. Only relationships are
-// added to entries.
+// leaf index, so a proof needs no scan) and dequeues them (deletes their queue items).
+// Only relationships are added to entries; the entries themselves are not touched.
 // Params: $seq, $hash. Columns: seq, dequeued; no row if no such pending checkpoint.
 MATCH (p:PendingCheckpoint {seq: $seq})
 WHERE p.hash = $hash
@@ -12,11 +12,9 @@ CALL (p) {
   UNWIND range(0, size(p.entryIds) - 1) AS leaf
   MATCH (e:AuditLog {id: p.entryIds[leaf]})
   CREATE (p)-[:SEALS {leaf: leaf}]->(e)
-}
-CALL (p) {
-  UNWIND p.entryIds AS id
-  MATCH (q:SealQueue {entryId: id})
-  DELETE q
+  WITH e
+  MATCH (q:SealQueue)-[k:QUEUES]->(e)
+  DELETE k, q
   RETURN count(q) AS dequeued
 }
 RETURN p.seq AS seq, dequeued

@@ -1,8 +1,11 @@
 // First statement of every governed change: write-locks the governed nodes the change
-// touches (SET of a throw-away property takes the node's write lock, held until the
+// touches (setting `id` to the value it has takes the node's write lock, held until the
 // transaction ends, so no concurrent change can slip in between this read and the
-// write), and reads their state, the relationships the command asked for, any stored
-// idempotency record, and the user id of a token subject (for REGISTER_USER).
+// write, and changes nothing: there is no marker to clean up; REMOVE of a property no
+// node has would not do, since Neo4j skips it without locking while the property's
+// name is unknown to the database), and reads their state,
+// the relationships the command asked for, any stored idempotency record, and the user
+// id of a token subject (for REGISTER_USER).
 // Params: $ids [string] (sorted, so concurrent changes lock in one order),
 //         $rels [{id, type, dir: 'OUT'|'IN'}], $idem (string or null),
 //         $subject (string or null).
@@ -11,7 +14,7 @@
 CALL () {
   UNWIND $ids AS id
   MATCH (n:Governed {id: id})
-  SET n._lock = true
+  SET n.id = n.id
   RETURN collect(n {.*, _labels: labels(n)}) AS nodes
 }
 CALL () {

@@ -1,16 +1,17 @@
 // Second and last statement of every governed change, in the same transaction as
 // governed_read: finds the acting User by its internal id *and* the token subject it
 // must still have (no row, and nothing written, if the user was erased or the subject
-// mapped anew since the id was resolved), applies the planned effects, releases the
-// locks' marker property, refreshes the actor's name and email, creates the AuditLog
-// with AUDITS, PERFORMED_BY and SUPERSEDES edges, moves each audited entity's chain
-// head (`auditHead`) to the new entry's hash, and stores the idempotency record.
+// mapped anew since the id was resolved), applies the planned effects, refreshes the
+// actor's name and email, creates the AuditLog with AUDITS (each carrying the entity's
+// id and the entry's timestamp, for the history index), PERFORMED_BY and SUPERSEDES
+// edges, moves each audited entity's chain head (`auditHead`) to the new entry's hash,
+// and stores the idempotency record.
 // Labels and relationship types arrive as values but come only from govtrail's
 // closed enums.
 // A change a change request runs is performed by its requester, found by id alone
 // ($actor.subject null: the requester is not the caller), links the request
 // (EXECUTES) and each approver (APPROVED_BY).
-// Params: $creates [{label, props}], $updates [{id, set}], $unlock [id],
+// Params: $creates [{label, props}], $updates [{id, set}],
 //         $relAdds [{type, from, to}], $relRemoves [{type, from, to}],
 //         $actor {id, subject, displayName, email}, $entry (map; timestamp as RFC 3339
 //         text), $audits [id], $supersedes [audit log id], $idem (map or null),
@@ -28,11 +29,6 @@ CALL () {
   UNWIND $updates AS upd
   MATCH (n:Governed {id: upd.id})
   SET n += upd.set
-}
-CALL () {
-  UNWIND $unlock AS id
-  MATCH (n:Governed {id: id})
-  REMOVE n._lock
 }
 CALL () {
   UNWIND $relRemoves AS r
@@ -55,14 +51,15 @@ CALL (u) {
 }
 CREATE (e:AuditLog)
 SET e = $entry, e.timestamp = datetime($entry.timestamp)
-// Queued for the next signed checkpoint (the queue, not the entry, is what changes).
-CREATE (:SealQueue {entryId: e.id, hash: e.hash, at: e.timestamp})
+// Queued for the next signed checkpoint (the queue item, not the entry, is what the
+// checkpointer deletes).
+CREATE (:SealQueue {at: e.timestamp})-[:QUEUES]->(e)
 CREATE (e)-[:PERFORMED_BY]->(u)
 WITH e
 CALL (e) {
   UNWIND $audits AS id
   MATCH (x:Governed {id: id})
-  CREATE (e)-[:AUDITS]->(x)
+  CREATE (e)-[:AUDITS {entity: x.id, at: e.timestamp}]->(x)
   SET x.auditHead = e.hash
   RETURN count(*) AS audited
 }

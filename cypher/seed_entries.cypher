@@ -10,9 +10,9 @@ CALL () {
   MATCH (u:User {id: row.entry.userId})
   CREATE (e:AuditLog)
   SET e = row.entry, e.timestamp = datetime(row.entry.timestamp)
-  CREATE (e)-[:AUDITS]->(x)
+  CREATE (e)-[:AUDITS {entity: x.id, at: e.timestamp}]->(x)
   CREATE (e)-[:PERFORMED_BY]->(u)
-  CREATE (:SealQueue {entryId: e.id, hash: e.hash, at: e.timestamp})
+  CREATE (:SealQueue {at: e.timestamp})-[:QUEUES]->(e)
 }
 UNWIND $heads AS h
 MATCH (x:Governed {id: h.id})

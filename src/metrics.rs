@@ -34,6 +34,14 @@ pub struct ReasonLabels {
     pub reason: &'static str,
 }
 
+/// What a write statement wrote, by kind of record.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct RecordLabels {
+    /// `nodes_created`, `nodes_deleted`, `relationships_created`,
+    /// `relationships_deleted`, `properties_set`, `labels_added` or `labels_removed`.
+    pub kind: &'static str,
+}
+
 /// Every metric govtrail exports. Cloning shares the underlying counters.
 #[derive(Clone)]
 pub struct Metrics {
@@ -45,6 +53,8 @@ pub struct Metrics {
     pub neo4j_errors: Family<ReasonLabels, Counter>,
     /// Requests refused for lack of a valid token, by reason (never audited).
     pub auth_failures: Family<ReasonLabels, Counter>,
+    /// Records the governed write statements wrote, as Neo4j counted them.
+    pub records_written: Family<RecordLabels, Counter>,
 }
 
 impl Metrics {
@@ -58,6 +68,7 @@ impl Metrics {
             }),
             neo4j_errors: Family::default(),
             auth_failures: Family::default(),
+            records_written: Family::default(),
         };
         registry.register(
             "govtrail_http_requests",
@@ -78,6 +89,11 @@ impl Metrics {
             "govtrail_auth_failures",
             "Requests without a valid bearer token, by reason",
             metrics.auth_failures.clone(),
+        );
+        registry.register(
+            "govtrail_neo4j_records_written",
+            "Records written by governed write statements (change, entry, edges), by kind, as Neo4j counts them",
+            metrics.records_written.clone(),
         );
         metrics
     }

@@ -262,7 +262,7 @@ async fn the_background_checkpointer_seals_within_its_interval() {
     let mut queued = Vec::new();
     for _ in 0..300 {
         queued = app
-            .query_column("MATCH (q:SealQueue) RETURN q.entryId AS n", json!({}), "n")
+            .query_column("MATCH (q:SealQueue) RETURN q.at AS n", json!({}), "n")
             .await;
         if queued.is_empty() {
             break;

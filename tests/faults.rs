@@ -123,7 +123,7 @@ async fn hundred_more(tally: &Mutex<Tally>) {
 /// Restarts Neo4j on the same data and measures how long `/readyz` takes to answer 200
 /// once Bolt answers again.
 async fn restart_and_time_readiness(neo4j: &DedicatedNeo4j, base: &str) -> Duration {
-    neo4j.restart();
+    tokio::task::block_in_place(|| neo4j.restart());
     let answering = Instant::now();
     let http = reqwest::Client::new();
     until(
@@ -183,7 +183,10 @@ async fn integrity(neo4j: &DedicatedNeo4j, ids: &[String]) -> (usize, i64, i64) 
     (lost, entries_without_change, changes_without_entry)
 }
 
-#[tokio::test]
+// Several worker threads, and the blocking steps (kill, restart) off them: the clients
+// must keep sending while Neo4j restarts, or a stalled test would count its own pause
+// as hung requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn acknowledged_changes_survive_neo4j_and_govtrail_being_killed() {
     let started = Instant::now();
     let neo4j = DedicatedNeo4j::start();
@@ -208,7 +211,7 @@ async fn acknowledged_changes_survive_neo4j_and_govtrail_being_killed() {
     let mut recoveries = Vec::new();
     for round in 1..=2 {
         hundred_more(&tally).await;
-        neo4j.kill();
+        tokio::task::block_in_place(|| neo4j.kill());
         eprintln!(
             "faults: Neo4j killed (round {round}) at {} acknowledged",
             acknowledged(&tally)
@@ -216,7 +219,7 @@ async fn acknowledged_changes_survive_neo4j_and_govtrail_being_killed() {
         recoveries.push(restart_and_time_readiness(&neo4j, &server.base).await);
     }
     hundred_more(&tally).await;
-    server.kill();
+    tokio::task::block_in_place(|| server.kill());
     eprintln!(
         "faults: govtrail killed at {} acknowledged",
         acknowledged(&tally)

@@ -121,7 +121,8 @@ async fn verify_pinpoints_edits_deletions_forgeries_and_relinks() {
     cypher(
         "MATCH (t:Governed {id: $tech}) CREATE (f:AuditLog {id: 'forged-1', timestamp: datetime('2020-01-01T00:00:00Z'), \
          operation: 'CHANGE_RISK_LEVEL', entityType: 'Technology', entityId: $tech, newStatus: 'LOW', \
-         prevHashes: [$tech + '=GENESIS'], hash: 'f00d'})-[:AUDITS]->(t) RETURN 1 AS n",
+         prevHashes: [$tech + '=GENESIS'], hash: 'f00d'})-[:AUDITS {entity: t.id, at: datetime('2020-01-01T00:00:00Z')}]->(t) \
+         RETURN 1 AS n",
         json!({"tech": tech}),
     )
     .await;

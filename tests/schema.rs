@@ -76,6 +76,105 @@ async fn migrations_apply_once_and_a_changed_applied_file_refuses_start_up() {
     assert!(message.contains("0002_natural_keys.cypher") && message.contains("never change"));
 }
 
+async fn column(store: &Store, cypher: &str) -> Vec<serde_json::Value> {
+    let mut rows = store
+        .graph()
+        .execute(neo4rs::query(cypher))
+        .await
+        .unwrap_or_else(|e| panic!("{cypher}: {e}"));
+    let mut out = Vec::new();
+    while let Some(row) = rows
+        .next()
+        .await
+        .unwrap_or_else(|e| panic!("{cypher}: {e}"))
+    {
+        out.push(row.get("v").unwrap_or_else(|e| panic!("{cypher}: {e}")));
+    }
+    out
+}
+
+/// A database written before migrations 15 and 16 (queue items that copy their entry's
+/// id and hash; AUDITS edges without the history index's keys) keeps every queued
+/// entry queued and every entry in its entity's history after the upgrade.
+#[tokio::test]
+async fn an_upgrade_keeps_queued_entries_queued_and_every_entry_in_its_history() {
+    let neo4j = DedicatedNeo4j::start();
+    let store = store_for(&neo4j.uri);
+    store
+        .wait_until_reachable(Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let before = Migrator::new(
+        embedded()
+            .migrations()
+            .iter()
+            .filter(|m| m.version < 15)
+            .map(|m| (m.name.clone(), m.script.clone())),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    before.run(&store).await.unwrap_or_else(|e| panic!("{e}"));
+    store
+        .graph()
+        .run(neo4rs::query(
+            "CREATE (t:Governed:Team {id: 'upgrade-team', version: 1}) \
+             CREATE (e:AuditLog {id: 'upgrade-entry', hash: 'h1', entityId: 'upgrade-team', \
+                                 timestamp: datetime('2026-11-30T10:00:00.000001Z')})-[:AUDITS]->(t) \
+             CREATE (:SealQueue {entryId: 'upgrade-entry', hash: 'h1', at: e.timestamp}) \
+             CREATE (:SealQueue {entryId: 'gone-entry', hash: 'h2', at: e.timestamp})",
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let applied = embedded()
+        .run(&store)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(applied, vec![15, 16]);
+    assert_eq!(
+        column(
+            &store,
+            "MATCH (q:SealQueue)-[:QUEUES]->(e:AuditLog) \
+             RETURN [e.id, q.entryId IS NULL, q.hash IS NULL, toString(q.at)] AS v"
+        )
+        .await,
+        vec![serde_json::json!([
+            "upgrade-entry",
+            true,
+            true,
+            "2026-11-30T10:00:00.000001Z"
+        ])],
+        "the queued entry is still queued, through its edge"
+    );
+    assert_eq!(
+        column(
+            &store,
+            "MATCH (q:SealQueue) WHERE NOT (q)-[:QUEUES]->() RETURN q.entryId AS v"
+        )
+        .await,
+        vec![serde_json::json!("gone-entry")],
+        "an item whose entry is gone is left for the operator to see"
+    );
+    assert_eq!(
+        column(
+            &store,
+            "MATCH (e:AuditLog)-[r:AUDITS]->(t) \
+             RETURN [r.entity, r.at = e.timestamp] AS v"
+        )
+        .await,
+        vec![serde_json::json!(["upgrade-team", true])],
+        "the old AUDITS edge carries the history index's keys"
+    );
+    assert_eq!(
+        column(
+            &store,
+            "SHOW CONSTRAINTS YIELD name WHERE name = 'seal_queue_entry' RETURN name AS v"
+        )
+        .await,
+        Vec::<serde_json::Value>::new(),
+        "the queue's unique constraint is gone"
+    );
+}
+
 async fn wait_for_status(app: &TestApp, want: u16, limit: Duration) -> u16 {
     let deadline = Instant::now() + limit;
     loop {

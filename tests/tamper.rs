@@ -194,7 +194,7 @@ impl Bench {
         self.cypher(
             "CREATE (c:Checkpoint) SET c = $c, c.sealedAt = datetime($c.sealedAt) \
              WITH c UNWIND range(0, size(c.entryIds) - 1) AS leaf MATCH (e:AuditLog {id: c.entryIds[leaf]}) \
-             CREATE (c)-[:SEALS {leaf: leaf}]->(e) WITH DISTINCT c MATCH (q:SealQueue) WHERE q.entryId IN c.entryIds DELETE q RETURN 1 AS n",
+             CREATE (c)-[:SEALS {leaf: leaf}]->(e) WITH DISTINCT c MATCH (q:SealQueue)-[:QUEUES]->(e:AuditLog) WHERE e.id IN c.entryIds DETACH DELETE q RETURN 1 AS n",
             json!({"c": c}),
         )
         .await;
@@ -224,7 +224,7 @@ impl Bench {
         e["hash"] = json!(hash);
         self.cypher(
             "MATCH (x:Governed {id: $entity}), (u:User {id: $actor}) CREATE (f:AuditLog) SET f = $e, \
-             f.timestamp = datetime($e.timestamp) CREATE (f)-[:AUDITS]->(x) CREATE (f)-[:PERFORMED_BY]->(u) \
+             f.timestamp = datetime($e.timestamp) CREATE (f)-[:AUDITS {entity: x.id, at: f.timestamp}]->(x) CREATE (f)-[:PERFORMED_BY]->(u) \
              SET x.auditHead = $e.hash RETURN 1 AS n",
             json!({"entity": entity, "actor": actor, "e": e}),
         )
@@ -364,7 +364,8 @@ async fn every_attack_is_reported_with_the_right_kind_entry_entity_and_checkpoin
         .cypher(
             "MATCH (t:Governed {id: $tech}) CREATE (f:AuditLog {id: 'forged-1', timestamp: datetime('2020-01-01T00:00:00Z'), \
              operation: 'CHANGE_RISK_LEVEL', entityType: 'Technology', entityId: $tech, newStatus: 'LOW', \
-             prevHashes: [$tech + '=GENESIS'], hash: 'f00d'})-[:AUDITS]->(t) RETURN 1 AS n",
+             prevHashes: [$tech + '=GENESIS'], hash: 'f00d'})-[:AUDITS {entity: t.id, at: datetime('2020-01-01T00:00:00Z')}]->(t) \
+             RETURN 1 AS n",
             json!({"tech": log.tech}),
         )
         .await;
@@ -401,6 +402,22 @@ async fn every_attack_is_reported_with_the_right_kind_entry_entity_and_checkpoin
             ),
         ],
         &["relinked", "chain-broken", "head-missing"],
+    );
+
+    // (5b) Misplace an entry in its entity's history (or, with a time filter, hide it):
+    // change the timestamp its AUDITS edge carries for the history index.
+    let log = bench.fresh_log().await;
+    bench
+        .cypher(
+            "MATCH (:AuditLog {id: $e})-[r:AUDITS]->(:Team {id: $a}) SET r.at = datetime('1999-01-01T00:00:00Z') RETURN 1 AS n",
+            json!({"e": log.a[0], "a": log.team_a}),
+        )
+        .await;
+    expect(
+        "history index misfiled",
+        &bench.verify(),
+        &[("relinked", Some(&log.a[0]), Some(&log.team_a), None)],
+        &[],
     );
 
     // (6) Delete an entry's PERFORMED_BY edge; (7) point it at another user.
@@ -697,7 +714,8 @@ async fn every_attack_is_reported_with_the_right_kind_entry_entity_and_checkpoin
         "sub-microsecond timestamp",
         &bench.verify(),
         &[("modified", Some(&log.a[0]), Some(&log.team_a), None)],
-        &[],
+        // The entry's AUDITS edge still carries the old instant for the history index.
+        &["relinked"],
     );
 
     // (17) A change a change request ran: delete its APPROVED_BY edge, then its

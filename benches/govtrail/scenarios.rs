@@ -1,8 +1,9 @@
 //! The scenarios, in the order they run: history and feed latency on a small then a
 //! large log (same probe entities, so only the log size changes), as-of state and
 //! lineage on a long history, export and verification of the whole log, then writes on
-//! that log: Bolt round trips per change, audit overhead (bare Cypher vs governed
-//! library call vs governed HTTP) at each concurrency, a hot entity, and SBOM ingest.
+//! that log: Bolt round trips and records written per change, audit overhead (bare
+//! Cypher, the minimal atomic audited write, governed library call, governed HTTP) at
+//! each concurrency, a hot entity, and SBOM ingest.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -37,7 +38,9 @@ pub struct Report {
     long_history: Value,
     export: Value,
     verify: Value,
+    read_limit: Value,
     round_trips: Value,
+    records_per_change: Value,
     overhead: Vec<OverheadRow>,
     hot_entity: Value,
     sbom: Value,
@@ -58,10 +61,13 @@ struct LogSizeRow {
 struct OverheadRow {
     concurrency: usize,
     bare: Stats,
+    minimal: Stats,
     library: Stats,
     http: Stats,
     library_vs_bare: f64,
     http_vs_bare: f64,
+    library_vs_minimal: f64,
+    http_vs_minimal: f64,
 }
 
 struct Bench {
@@ -296,6 +302,7 @@ pub async fn run(o: &Options) -> Result<Report, String> {
     // Export and verification of the whole log.
     let export = export(&bench, &server).await?;
     let verify = verify(&neo4j.uri, &dir)?;
+    let read_limit = read_limit(&store).await?;
 
     // Writes, on the log as it now is.
     let max_c = o.concurrency.iter().copied().max().unwrap_or(1);
@@ -303,18 +310,25 @@ pub async fn run(o: &Options) -> Result<Report, String> {
     let round_trips = round_trips(&neo4j.uri, &teams[max_c], metrics.clone()).await?;
     let governor = Governor::new(store.clone(), NonZeroU32::MIN, 3);
     let actor = Arc::new(actor(&governor).await?);
+    let minimal = Arc::new(Minimal::from_entry_of(&store, &teams[max_c]).await?);
+    let records_per_change =
+        records_per_change(&governor, &actor, &minimal, &metrics, &teams[max_c]).await?;
     let mut overhead = Vec::new();
     for &c in &o.concurrency {
         let seconds = Duration::from_secs_f64(o.seconds);
         eprintln!("bench: writes at concurrency {c} ...");
         let bare = bare_changes(&store, &teams, c, seconds, false).await;
+        let minimal = minimal_changes(&minimal, &teams, c, seconds, false).await;
         let library = library_changes(&governor, &actor, &teams, c, seconds).await;
         let http = http_changes(&bench, &teams, c, seconds, false).await;
         overhead.push(OverheadRow {
             concurrency: c,
             library_vs_bare: library.per_second / bare.per_second.max(1e-9),
             http_vs_bare: http.per_second / bare.per_second.max(1e-9),
+            library_vs_minimal: library.per_second / minimal.per_second.max(1e-9),
+            http_vs_minimal: http.per_second / minimal.per_second.max(1e-9),
             bare,
+            minimal,
             library,
             http,
         });
@@ -322,12 +336,15 @@ pub async fn run(o: &Options) -> Result<Report, String> {
     eprintln!("bench: hot entity ...");
     let seconds = Duration::from_secs_f64(o.seconds);
     let hot_bare = bare_changes(&store, &teams, max_c, seconds, true).await;
+    let hot_minimal = minimal_changes(&minimal, &teams, max_c, seconds, true).await;
     let hot_http = http_changes(&bench, &teams, max_c, seconds, true).await;
     let hot_entity = json!({
         "concurrency": max_c,
         "bare": hot_bare,
+        "minimal": hot_minimal,
         "http": hot_http,
         "httpVsBare": hot_http.per_second / hot_bare.per_second.max(1e-9),
+        "httpVsMinimal": hot_http.per_second / hot_minimal.per_second.max(1e-9),
     });
     let sbom = crate::sbom::run(
         &bench.http,
@@ -355,7 +372,9 @@ pub async fn run(o: &Options) -> Result<Report, String> {
         long_history,
         export,
         verify,
+        read_limit,
         round_trips,
+        records_per_change,
         overhead,
         hot_entity,
         sbom,
@@ -578,6 +597,30 @@ fn verify(uri: &str, dir: &std::path::Path) -> Result<Value, String> {
     }))
 }
 
+/// The read limit of export and verification: every `AuditLog`, as they read it (all
+/// properties, timestamp as text), streamed through neo4rs and discarded undecoded.
+async fn read_limit(store: &Store) -> Result<Value, String> {
+    eprintln!("bench: read limit ...");
+    let start = Instant::now();
+    let mut rows = store
+        .graph()
+        .execute(query(
+            "MATCH (e:AuditLog) RETURN e {.*, timestamp: toString(e.timestamp)} AS entry",
+        ))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut entries = 0u64;
+    while rows.next().await.map_err(|e| e.to_string())?.is_some() {
+        entries += 1;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(json!({
+        "entries": entries,
+        "seconds": seconds,
+        "perSecond": entries as f64 / seconds,
+    }))
+}
+
 /// The library benchmark's actor, resolved (and on first use registered) by `governor`.
 async fn actor(governor: &Governor) -> Result<Actor, String> {
     let principal = Principal {
@@ -698,6 +741,148 @@ async fn bare_changes(
         }
     })
     .await
+}
+
+/// The minimal atomic audited write: the bare change plus an `AuditLog` with the
+/// properties of a real entry, its `AUDITS` and `PERFORMED_BY` edges and the chain-head
+/// move, in one auto-commit statement with no read, no lock and no hashing: the
+/// cheapest way any service could write this evidence atomically.
+const MINIMAL_AUDITED_WRITE: &str = "MATCH (t:Team {id: $id}) \
+     MATCH (u:User {id: $entry.userId}) \
+     SET t.responsibilityAreas = $areas, t.version = t.version + 1 \
+     CREATE (e:AuditLog) \
+     SET e = $entry, e.id = $entryId, e.entityId = $id, e.timestamp = datetime() \
+     CREATE (e)-[:AUDITS]->(t) \
+     CREATE (e)-[:PERFORMED_BY]->(u) \
+     SET t.auditHead = e.hash";
+
+/// The minimal audited write's statement parameters: a governed entry's properties.
+struct Minimal {
+    store: Store,
+    entry: Value,
+}
+
+impl Minimal {
+    /// Takes the newest entry of `team` (written by a governed change) as the template.
+    async fn from_entry_of(store: &Store, team: &str) -> Result<Self, String> {
+        let mut rows = store
+            .graph()
+            .execute(
+                query(
+                    "MATCH (e:AuditLog)-[:AUDITS]->(:Team {id: $id}) \
+                     WITH e ORDER BY e.timestamp DESC LIMIT 1 \
+                     RETURN e {.*, timestamp: toString(e.timestamp)} AS e",
+                )
+                .param("id", team),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let row = rows
+            .next()
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("no governed entry to copy")?;
+        let entry: Value = row.get("e").map_err(|e| e.to_string())?;
+        Ok(Self {
+            store: store.clone(),
+            entry,
+        })
+    }
+
+    fn statement(&self, team: &str, areas: Vec<String>) -> neo4rs::Query {
+        query(MINIMAL_AUDITED_WRITE)
+            .param("id", team)
+            .param("areas", areas)
+            .param("entryId", uuid::Uuid::now_v7().to_string())
+            .param("entry", govtrail::store::to_bolt(self.entry.clone()))
+    }
+}
+
+async fn minimal_changes(
+    minimal: &Arc<Minimal>,
+    teams: &Arc<Vec<String>>,
+    c: usize,
+    seconds: Duration,
+    hot: bool,
+) -> Stats {
+    let (minimal, teams) = (minimal.clone(), teams.clone());
+    closed_loop(c, seconds, move |w, i| {
+        let (minimal, team) = (minimal.clone(), teams[if hot { 0 } else { w }].clone());
+        async move {
+            minimal
+                .store
+                .graph()
+                .run(minimal.statement(&team, vec![format!("min-{w}-{i}")]))
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        }
+    })
+    .await
+}
+
+/// Records one change writes, as Neo4j counts them: the governed write statement's
+/// (from `govtrail_neo4j_records_written`, over 20 changes) and the minimal audited
+/// write's (from its summary). Index entries follow from these and the schema
+/// (docs/performance.md).
+async fn records_per_change(
+    governor: &Governor,
+    actor: &Actor,
+    minimal: &Minimal,
+    metrics: &govtrail::metrics::Metrics,
+    team: &str,
+) -> Result<Value, String> {
+    const KINDS: [&str; 7] = [
+        "nodes_created",
+        "nodes_deleted",
+        "relationships_created",
+        "relationships_deleted",
+        "properties_set",
+        "labels_added",
+        "labels_removed",
+    ];
+    let read = || {
+        KINDS.map(|kind| {
+            metrics
+                .records_written
+                .get_or_create(&govtrail::metrics::RecordLabels { kind })
+                .get()
+        })
+    };
+    let n = 20u64;
+    let before = read();
+    for i in 0..n {
+        governor
+            .execute(
+                &change(team, vec![format!("records-{i}")])?,
+                actor,
+                &Context::new("records".into()),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let after = read();
+    let governed: serde_json::Map<String, Value> = KINDS
+        .iter()
+        .zip(after.iter().zip(before))
+        .map(|(kind, (a, b))| ((*kind).to_owned(), json!((a - b) as f64 / n as f64)))
+        .collect();
+    let summary = minimal
+        .store
+        .graph()
+        .run(minimal.statement(team, vec!["records-minimal".to_owned()]))
+        .await
+        .map_err(|e| e.to_string())?;
+    let s = summary.stats();
+    Ok(json!({
+        "governed": governed,
+        "minimal": {
+            "nodes_created": s.nodes_created,
+            "relationships_created": s.relationships_created,
+            "properties_set": s.properties_set,
+            "labels_added": s.labels_added,
+        },
+    }))
 }
 
 /// The governed change through the library: lock, read, decide, write change and
@@ -849,20 +1034,20 @@ pub fn render(r: &Report) -> String {
     }
     let _ = writeln!(out, "\nexport: {}", r.export);
     let _ = writeln!(out, "verify: {}", r.verify);
+    let _ = writeln!(out, "read limit (stream and discard): {}", r.read_limit);
     let _ = writeln!(out, "\nBolt round trips: {}", r.round_trips);
-    let _ = writeln!(
-        out,
-        "\naudit overhead (same change; ratio = throughput vs bare):"
-    );
+    let _ = writeln!(out, "records written per change: {}", r.records_per_change);
+    let _ = writeln!(out, "\naudit overhead (same change; ratios of throughput):");
     for row in &r.overhead {
         let _ = writeln!(out, " concurrency {}:", row.concurrency);
         stats_line(&mut out, "bare Cypher (no audit)", &row.bare);
+        stats_line(&mut out, "minimal atomic audited write", &row.minimal);
         stats_line(&mut out, "governed, library call", &row.library);
         stats_line(&mut out, "governed, HTTP", &row.http);
         let _ = writeln!(
             out,
-            "  library/bare {:.2}   HTTP/bare {:.2}",
-            row.library_vs_bare, row.http_vs_bare
+            "  library/bare {:.2}   HTTP/bare {:.2}   library/minimal {:.2}   HTTP/minimal {:.2}",
+            row.library_vs_bare, row.http_vs_bare, row.library_vs_minimal, row.http_vs_minimal
         );
     }
     let _ = writeln!(out, "\nhot entity: {}", r.hot_entity);

@@ -189,6 +189,7 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<Report, St
                 check_entry(&entry, &id, &audits, &mut report, &mut chains);
                 check_performer(&entry, &id, &edges.performers, &mut report.findings);
                 check_approvals(&entry, &id, &edges, &mut report.findings);
+                check_filing(&entry, &id, &edges, &mut report.findings);
                 if let Some(entity) = entry["entityId"].as_str() {
                     known.entities.insert(id.clone(), entity.to_owned());
                 }
@@ -266,6 +267,7 @@ async fn read_entries(
                             performers: ids("performers")?,
                             approvers: ids("approvers")?,
                             executes: ids("executes")?,
+                            misfiled: ids("misfiled")?,
                         },
                     ))
                 });
@@ -290,6 +292,9 @@ struct Edges {
     approvers: Vec<Option<String>>,
     /// The `EXECUTES` change request.
     executes: Vec<Option<String>>,
+    /// Entities whose `AUDITS` edge from this entry carries another entity id or
+    /// timestamp than its target and the entry (what the history index orders by).
+    misfiled: Vec<Option<String>>,
 }
 
 /// An entry's content, its AUDITS targets and its other edges.
@@ -330,6 +335,23 @@ fn readable(read: Read, findings: &mut Vec<Finding>) -> Option<(Value, Vec<Strin
         })
         .collect();
     Some((entry, audits, edges))
+}
+
+/// Each `AUDITS` edge carries its target's id and the entry's timestamp, which the
+/// history index pages by: an edge whose copies disagree would hide the entry from the
+/// entity's history, or show it out of place, so it is reported as relinked.
+fn check_filing(entry: &Value, id: &str, edges: &Edges, findings: &mut Vec<Finding>) {
+    for entity in edges.misfiled.iter().flatten() {
+        findings.push(finding(
+            FindingKind::Relinked,
+            Some(id),
+            Some(entity),
+            format!(
+                "the AUDITS edge carries another entity id or timestamp than its target and the entry ({}): the entry is hidden from or misplaced in the entity's history",
+                entry["timestamp"].as_str().unwrap_or_default()
+            ),
+        ));
+    }
 }
 
 /// A change a change request ran names its approvers and its request in the hashed

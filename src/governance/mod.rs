@@ -470,16 +470,7 @@ impl Governor {
             .await?;
         let answer = applied_answer(operation, &plan, &entry);
         let idem = idempotency_record(context, idem_id, &answer).unwrap_or(Value::Null);
-        write_plan(
-            store,
-            txn,
-            &plan,
-            &entry,
-            &Performer::caller(actor),
-            &snapshot,
-            idem,
-        )
-        .await?;
+        write_plan(store, txn, &plan, &entry, &Performer::caller(actor), idem).await?;
         if self.faults.fail_after_write {
             inject_failure(store, txn, &entry).await?;
         }
@@ -522,7 +513,7 @@ impl Governor {
         match decider.decide(operation, &snapshot, &stamp)? {
             Decision::NoOp(noop) => {
                 let answer = noop_answer(operation, &noop);
-                self.remember(txn, context, idem_id, answer, &snapshot)
+                self.remember(txn, context, idem_id, answer)
                     .await
                     .map(Step::Answered)
             }
@@ -552,12 +543,11 @@ impl Governor {
         context: &Context,
         idem_id: Option<String>,
         answer: Answer,
-        snapshot: &Snapshot,
     ) -> Result<(Answer, bool), GovernanceError> {
         let Some(record) = idempotency_record(context, idem_id, &answer) else {
             return Ok((answer, false));
         };
-        remember_noop(&self.store, txn, record, snapshot).await?;
+        remember_noop(&self.store, txn, record).await?;
         Ok((answer, true))
     }
 

@@ -81,7 +81,6 @@ pub(super) async fn write_plan(
     plan: &Plan,
     entry: &AuditEntry,
     performer: &Performer<'_>,
-    snapshot: &Snapshot,
     idem: Value,
 ) -> Result<(), GovernanceError> {
     let effects = &plan.effects;
@@ -98,14 +97,12 @@ pub(super) async fn write_plan(
     let rel = |r: &plan::RelChange| json!({"type": r.rel.as_str(), "from": r.from, "to": r.to});
     let mut audits: Vec<String> = vec![plan.primary.id.clone()];
     audits.extend(plan.related.iter().map(|r| r.id.clone()));
-    let unlock: Vec<String> = snapshot_ids(snapshot);
     let entry_params = entry.to_params().map_err(|e| store.decode(e))?;
     let mut stream = txn
         .execute(
             query(GOVERNED_WRITE)
                 .param("creates", to_bolt(Value::Array(creates)))
                 .param("updates", to_bolt(Value::Array(updates)))
-                .param("unlock", unlock)
                 .param(
                     "relAdds",
                     to_bolt(Value::Array(effects.rel_adds.iter().map(rel).collect())),
@@ -126,9 +123,14 @@ pub(super) async fn write_plan(
         .map_err(|e| store.error(e))?;
     // No row: the actor's user no longer has the actor's subject (erased, or mapped
     // anew), and the statement wrote nothing.
-    let row = single_row(store, txn, &mut stream)
-        .await?
-        .ok_or(GovernanceError::StaleActor)?;
+    let row = single_row(store, txn, &mut stream).await?;
+    // The stream is drained: its summary is at hand, no round trip.
+    let summary = stream
+        .finish(txn.handle())
+        .await
+        .map_err(|e| store.error(e))?;
+    store.count_written(summary.stats());
+    let row = row.ok_or(GovernanceError::StaleActor)?;
     let count = |column: &str| row.get::<i64>(column).unwrap_or(-1);
     let want = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
     let linked = [
@@ -193,21 +195,16 @@ pub(super) async fn single_row(
     Ok(row)
 }
 
-/// Stores the idempotency record of a keyed no-op and removes the lock markers.
+/// Stores the idempotency record of a keyed no-op.
 pub(super) async fn remember_noop(
     store: &Store,
     txn: &mut Txn,
     record: Value,
-    snapshot: &Snapshot,
 ) -> Result<(), StoreError> {
-    txn.run(
-        query(IDEMPOTENCY_STORE)
-            .param("idem", to_bolt(record))
-            .param("unlock", snapshot_ids(snapshot)),
-    )
-    .await
-    .map(drop)
-    .map_err(|e| store.error(e))
+    txn.run(query(IDEMPOTENCY_STORE).param("idem", to_bolt(record)))
+        .await
+        .map(drop)
+        .map_err(|e| store.error(e))
 }
 
 /// Test seam: makes the transaction fail after the entry was written.
@@ -255,8 +252,4 @@ pub(super) async fn chain_heads(
     Ok(crate::audit::hash::prev_hashes(audited.iter().map(|id| {
         (*id, snapshot.node(id).and_then(|n| n.str("auditHead")))
     })))
-}
-
-fn snapshot_ids(snapshot: &Snapshot) -> Vec<String> {
-    snapshot.ids().map(str::to_owned).collect()
 }

@@ -114,16 +114,7 @@ impl Governor {
         // The ETag would be the request's, not the entity's the caller addressed.
         answer.etag = None;
         let idem = idempotency_record(context, idem_id, &answer).unwrap_or(Value::Null);
-        write_plan(
-            store,
-            txn,
-            &plan,
-            &entry,
-            &Performer::caller(actor),
-            &snapshot,
-            idem,
-        )
-        .await?;
+        write_plan(store, txn, &plan, &entry, &Performer::caller(actor), idem).await?;
         Ok((answer, true))
     }
 
@@ -188,7 +179,6 @@ impl Governor {
             &approval,
             &approval_entry,
             &Performer::caller(actor),
-            &snapshot,
             idem,
         )
         .await?;
@@ -247,16 +237,7 @@ impl Governor {
             executes: None,
             approvers: &[],
         };
-        write_plan(
-            store,
-            txn,
-            &plan,
-            &entry,
-            &facts_actor,
-            &snapshot,
-            Value::Null,
-        )
-        .await?;
+        write_plan(store, txn, &plan, &entry, &facts_actor, Value::Null).await?;
         let hash = entry_hash(store, &entry)?;
         for id in std::iter::once(&plan.primary)
             .chain(&plan.related)
@@ -300,7 +281,7 @@ impl Governor {
         answer.body["changeRequestId"] = json!(plan.primary.id);
         answer.body["breakGlass"] = json!(true);
         if let Some(record) = idempotency_record(context, idem_id, &answer) {
-            remember_noop(store, txn, record, &snapshot).await?;
+            remember_noop(store, txn, record).await?;
         }
         Ok(answer)
     }
@@ -366,7 +347,6 @@ impl Governor {
             executed,
             &executed_entry,
             &performer,
-            snapshot,
             Value::Null,
         )
         .await?;

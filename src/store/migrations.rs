@@ -106,6 +106,14 @@ const EMBEDDED: &[(&str, &str)] = &[
         "0014_component_match_keys.cypher",
         include_str!("../../cypher/schema/0014_component_match_keys.cypher"),
     ),
+    (
+        "0015_seal_queue_edges.cypher",
+        include_str!("../../cypher/schema/0015_seal_queue_edges.cypher"),
+    ),
+    (
+        "0016_audits_entity_order.cypher",
+        include_str!("../../cypher/schema/0016_audits_entity_order.cypher"),
+    ),
 ];
 
 const MIGRATIONS_APPLIED: &str = include_str!("../../cypher/migrations_applied.cypher");

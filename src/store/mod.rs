@@ -325,6 +325,26 @@ impl Store {
         Ok(Rows::Fetched(rows.into_iter()))
     }
 
+    /// Adds what a write statement wrote (its summary's counters) to
+    /// `govtrail_neo4j_records_written`.
+    pub fn count_written(&self, written: &neo4rs::summary::Counters) {
+        let kinds = [
+            ("nodes_created", written.nodes_created),
+            ("nodes_deleted", written.nodes_deleted),
+            ("relationships_created", written.relationships_created),
+            ("relationships_deleted", written.relationships_deleted),
+            ("properties_set", written.properties_set),
+            ("labels_added", written.labels_added),
+            ("labels_removed", written.labels_removed),
+        ];
+        for (kind, n) in kinds.into_iter().filter(|(_, n)| *n > 0) {
+            self.metrics
+                .records_written
+                .get_or_create(&crate::metrics::RecordLabels { kind })
+                .inc_by(n);
+        }
+    }
+
     /// Counts an already classified error in `govtrail_neo4j_errors` and returns it.
     pub fn record(&self, error: StoreError) -> StoreError {
         self.metrics
