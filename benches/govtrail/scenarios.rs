@@ -750,8 +750,8 @@ async fn bare_changes(
 const MINIMAL_AUDITED_WRITE: &str = "MATCH (t:Team {id: $id}) \
      MATCH (u:User {id: $entry.userId}) \
      SET t.responsibilityAreas = $areas, t.version = t.version + 1 \
-     CREATE (e:AuditLog) \
-     SET e = $entry, e.id = $entryId, e.entityId = $id, e.timestamp = datetime() \
+     CREATE (e:AuditLog {id: $entryId, entityId: $id, timestamp: datetime()}) \
+     SET e += $entry \
      CREATE (e)-[:AUDITS]->(t) \
      CREATE (e)-[:PERFORMED_BY]->(u) \
      SET t.auditHead = e.hash";
@@ -782,7 +782,13 @@ impl Minimal {
             .await
             .map_err(|e| e.to_string())?
             .ok_or("no governed entry to copy")?;
-        let entry: Value = row.get("e").map_err(|e| e.to_string())?;
+        let mut entry: Value = row.get("e").map_err(|e| e.to_string())?;
+        // Set per write: a fresh id (unique), the team written, the time of writing.
+        if let Some(map) = entry.as_object_mut() {
+            for key in ["id", "entityId", "timestamp"] {
+                map.remove(key);
+            }
+        }
         Ok(Self {
             store: store.clone(),
             entry,
