@@ -1,7 +1,8 @@
 // Makes a witnessed pending checkpoint final: it becomes a Checkpoint (whose unique
 // `seq` refuses a fork), links to every entry it seals (`SEALS {leaf}`: the entry's
 // leaf index, so a proof needs no scan) and dequeues them (deletes their queue items).
-// Only relationships are added to entries; the entries themselves are not touched.
+// The entries' properties and labels are not touched: each gains its SEALS edge and
+// loses its queue item's QUEUES edge.
 // Params: $seq, $hash. Columns: seq, dequeued; no row if no such pending checkpoint.
 MATCH (p:PendingCheckpoint {seq: $seq})
 WHERE p.hash = $hash
