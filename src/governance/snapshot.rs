@@ -212,11 +212,6 @@ impl Snapshot {
         self.rels.extend(other.rels);
     }
 
-    /// Ids of every node read (and locked).
-    pub fn ids(&self) -> impl Iterator<Item = &str> {
-        self.nodes.keys().map(String::as_str)
-    }
-
     /// The node with `id`, if it exists (tombstones included).
     #[must_use]
     pub fn node(&self, id: &str) -> Option<&Node> {
