@@ -34,11 +34,22 @@ pub struct ReasonLabels {
     pub reason: &'static str,
 }
 
+/// The `kind` labels of `govtrail_neo4j_records_written`, in the order
+/// `Store::count_written` reports them.
+pub const RECORD_KINDS: [&str; 7] = [
+    "nodes_created",
+    "nodes_deleted",
+    "relationships_created",
+    "relationships_deleted",
+    "properties_set",
+    "labels_added",
+    "labels_removed",
+];
+
 /// What a write statement wrote, by kind of record.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct RecordLabels {
-    /// `nodes_created`, `nodes_deleted`, `relationships_created`,
-    /// `relationships_deleted`, `properties_set`, `labels_added` or `labels_removed`.
+    /// One of [`RECORD_KINDS`].
     pub kind: &'static str,
 }
 

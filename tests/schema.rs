@@ -18,6 +18,16 @@ fn store_for(uri: &str) -> Store {
         .unwrap_or_else(|e| panic!("connect: {e}"))
 }
 
+/// A store on `uri`, once Neo4j answers.
+async fn reachable_store(uri: &str) -> Store {
+    let store = store_for(uri);
+    store
+        .wait_until_reachable(Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+}
+
 fn embedded() -> Migrator {
     Migrator::embedded().unwrap_or_else(|e| panic!("{e}"))
 }
@@ -25,11 +35,7 @@ fn embedded() -> Migrator {
 #[tokio::test]
 async fn migrations_apply_once_and_a_changed_applied_file_refuses_start_up() {
     let neo4j = DedicatedNeo4j::start();
-    let store = store_for(&neo4j.uri);
-    store
-        .wait_until_reachable(Duration::from_secs(30))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let store = reachable_store(&neo4j.uri).await;
 
     let all: Vec<i64> = embedded().migrations().iter().map(|m| m.version).collect();
     let first = embedded()
@@ -99,11 +105,7 @@ async fn column(store: &Store, cypher: &str) -> Vec<serde_json::Value> {
 #[tokio::test]
 async fn an_upgrade_keeps_queued_entries_queued_and_every_entry_in_its_history() {
     let neo4j = DedicatedNeo4j::start();
-    let store = store_for(&neo4j.uri);
-    store
-        .wait_until_reachable(Duration::from_secs(30))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let store = reachable_store(&neo4j.uri).await;
     let before = Migrator::new(
         embedded()
             .migrations()

@@ -312,13 +312,19 @@ pub async fn run(o: &Options) -> Result<Report, String> {
     let actor = Arc::new(actor(&governor).await?);
     let minimal = Arc::new(Minimal::from_entry_of(&store, &teams[max_c]).await?);
     let records_per_change =
-        records_per_change(&governor, &actor, &minimal, &metrics, &teams[max_c]).await?;
+        records_per_change(&governor, &actor, &minimal, &store, &metrics, &teams[max_c]).await?;
     let mut overhead = Vec::new();
     for &c in &o.concurrency {
         let seconds = Duration::from_secs_f64(o.seconds);
         eprintln!("bench: writes at concurrency {c} ...");
-        let bare = bare_changes(&store, &teams, c, seconds, false).await;
-        let minimal = minimal_changes(&minimal, &teams, c, seconds, false).await;
+        let bare = auto_commit_changes(&store, &teams, c, seconds, false, bare_change).await;
+        let minimal = {
+            let minimal = minimal.clone();
+            auto_commit_changes(&store, &teams, c, seconds, false, move |team, areas| {
+                minimal.statement(team, areas)
+            })
+            .await
+        };
         let library = library_changes(&governor, &actor, &teams, c, seconds).await;
         let http = http_changes(&bench, &teams, c, seconds, false).await;
         overhead.push(OverheadRow {
@@ -335,8 +341,14 @@ pub async fn run(o: &Options) -> Result<Report, String> {
     }
     eprintln!("bench: hot entity ...");
     let seconds = Duration::from_secs_f64(o.seconds);
-    let hot_bare = bare_changes(&store, &teams, max_c, seconds, true).await;
-    let hot_minimal = minimal_changes(&minimal, &teams, max_c, seconds, true).await;
+    let hot_bare = auto_commit_changes(&store, &teams, max_c, seconds, true, bare_change).await;
+    let hot_minimal = {
+        let minimal = minimal.clone();
+        auto_commit_changes(&store, &teams, max_c, seconds, true, move |team, areas| {
+            minimal.statement(team, areas)
+        })
+        .await
+    };
     let hot_http = http_changes(&bench, &teams, max_c, seconds, true).await;
     let hot_entity = json!({
         "concurrency": max_c,
@@ -675,11 +687,7 @@ async fn round_trips(
     for i in 0..n {
         store
             .graph()
-            .run(
-                query("MATCH (t:Team {id: $id}) SET t.responsibilityAreas = $areas, t.version = t.version + 1")
-                    .param("id", team)
-                    .param("areas", vec![format!("bare-{i}")]),
-            )
+            .run(bare_change(team, vec![format!("bare-{i}")]))
             .await
             .map_err(|e| e.to_string())?;
     }
@@ -716,25 +724,31 @@ async fn governed_turns(
 }
 
 /// The bare change: the same property update as the governed change, one auto-commit
-/// statement, no audit. `hot`: every worker changes the first team.
-async fn bare_changes(
+/// statement, no audit.
+fn bare_change(team: &str, areas: Vec<String>) -> neo4rs::Query {
+    query("MATCH (t:Team {id: $id}) SET t.responsibilityAreas = $areas, t.version = t.version + 1")
+        .param("id", team)
+        .param("areas", areas)
+}
+
+/// One auto-commit statement per change, built by `statement` (team, areas), in a
+/// closed loop of `c` clients. `hot`: every client changes the first team.
+async fn auto_commit_changes(
     store: &Store,
     teams: &Arc<Vec<String>>,
     c: usize,
     seconds: Duration,
     hot: bool,
+    statement: impl Fn(&str, Vec<String>) -> neo4rs::Query + Send + Sync + 'static,
 ) -> Stats {
-    let (store, teams) = (store.clone(), teams.clone());
+    let (store, teams, statement) = (store.clone(), teams.clone(), Arc::new(statement));
     closed_loop(c, seconds, move |w, i| {
         let (store, team) = (store.clone(), teams[if hot { 0 } else { w }].clone());
+        let query = statement(&team, vec![format!("auto-{w}-{i}")]);
         async move {
             store
                 .graph()
-                .run(
-                    query("MATCH (t:Team {id: $id}) SET t.responsibilityAreas = $areas, t.version = t.version + 1")
-                        .param("id", team)
-                        .param("areas", vec![format!("bare-{w}-{i}")]),
-                )
+                .run(query)
                 .await
                 .map(drop)
                 .map_err(|e| e.to_string())
@@ -758,7 +772,6 @@ const MINIMAL_AUDITED_WRITE: &str = "MATCH (t:Team {id: $id}) \
 
 /// The minimal audited write's statement parameters: a governed entry's properties.
 struct Minimal {
-    store: Store,
     entry: Value,
 }
 
@@ -789,10 +802,7 @@ impl Minimal {
                 map.remove(key);
             }
         }
-        Ok(Self {
-            store: store.clone(),
-            entry,
-        })
+        Ok(Self { entry })
     }
 
     fn statement(&self, team: &str, areas: Vec<String>) -> neo4rs::Query {
@@ -804,29 +814,6 @@ impl Minimal {
     }
 }
 
-async fn minimal_changes(
-    minimal: &Arc<Minimal>,
-    teams: &Arc<Vec<String>>,
-    c: usize,
-    seconds: Duration,
-    hot: bool,
-) -> Stats {
-    let (minimal, teams) = (minimal.clone(), teams.clone());
-    closed_loop(c, seconds, move |w, i| {
-        let (minimal, team) = (minimal.clone(), teams[if hot { 0 } else { w }].clone());
-        async move {
-            minimal
-                .store
-                .graph()
-                .run(minimal.statement(&team, vec![format!("min-{w}-{i}")]))
-                .await
-                .map(drop)
-                .map_err(|e| e.to_string())
-        }
-    })
-    .await
-}
-
 /// Records one change writes, as Neo4j counts them: the governed write statement's
 /// (from `govtrail_neo4j_records_written`, over 20 changes) and the minimal audited
 /// write's (from its summary). Index entries follow from these and the schema
@@ -835,20 +822,12 @@ async fn records_per_change(
     governor: &Governor,
     actor: &Actor,
     minimal: &Minimal,
+    store: &Store,
     metrics: &govtrail::metrics::Metrics,
     team: &str,
 ) -> Result<Value, String> {
-    const KINDS: [&str; 7] = [
-        "nodes_created",
-        "nodes_deleted",
-        "relationships_created",
-        "relationships_deleted",
-        "properties_set",
-        "labels_added",
-        "labels_removed",
-    ];
     let read = || {
-        KINDS.map(|kind| {
+        govtrail::metrics::RECORD_KINDS.map(|kind| {
             metrics
                 .records_written
                 .get_or_create(&govtrail::metrics::RecordLabels { kind })
@@ -868,13 +847,12 @@ async fn records_per_change(
             .map_err(|e| e.to_string())?;
     }
     let after = read();
-    let governed: serde_json::Map<String, Value> = KINDS
+    let governed: serde_json::Map<String, Value> = govtrail::metrics::RECORD_KINDS
         .iter()
         .zip(after.iter().zip(before))
         .map(|(kind, (a, b))| ((*kind).to_owned(), json!((a - b) as f64 / n as f64)))
         .collect();
-    let summary = minimal
-        .store
+    let summary = store
         .graph()
         .run(minimal.statement(team, vec!["records-minimal".to_owned()]))
         .await

@@ -328,16 +328,17 @@ impl Store {
     /// Adds what a write statement wrote (its summary's counters) to
     /// `govtrail_neo4j_records_written`.
     pub fn count_written(&self, written: &neo4rs::summary::Counters) {
-        let kinds = [
-            ("nodes_created", written.nodes_created),
-            ("nodes_deleted", written.nodes_deleted),
-            ("relationships_created", written.relationships_created),
-            ("relationships_deleted", written.relationships_deleted),
-            ("properties_set", written.properties_set),
-            ("labels_added", written.labels_added),
-            ("labels_removed", written.labels_removed),
+        let counts = [
+            written.nodes_created,
+            written.nodes_deleted,
+            written.relationships_created,
+            written.relationships_deleted,
+            written.properties_set,
+            written.labels_added,
+            written.labels_removed,
         ];
-        for (kind, n) in kinds.into_iter().filter(|(_, n)| *n > 0) {
+        let kinds = crate::metrics::RECORD_KINDS.into_iter().zip(counts);
+        for (kind, n) in kinds.filter(|(_, n)| *n > 0) {
             self.metrics
                 .records_written
                 .get_or_create(&crate::metrics::RecordLabels { kind })
