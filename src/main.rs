@@ -13,6 +13,12 @@ use govtrail::http::{App, shutdown_signal};
 use govtrail::store::Store;
 use govtrail::store::migrations::Migrator;
 
+/// mimalloc instead of glibc malloc: verification and export decode on one thread and
+/// check on another, and glibc's arena locks and cross-thread frees were the largest
+/// cost in their profile (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// govtrail: governance audit trail service on Neo4j.
 ///
 /// Settings come from defaults, then the TOML file given by --config or

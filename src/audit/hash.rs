@@ -90,23 +90,34 @@ pub fn canonicalize_field(map: &mut serde_json::Map<String, Value>, field: &str)
     }
 }
 
-/// Hex SHA-256 of the canonical JSON of `entry` without its `hash` field. A
-/// `timestamp` must be in the canonical form already (see [`from_store`]).
+/// Hex SHA-256 of the canonical JSON of `entry` without its `hash` field and its null
+/// fields. A `timestamp` must be in the canonical form already (see [`from_store`]).
 pub fn content_hash(entry: &Value) -> Result<String, HashError> {
-    let mut entry = entry.clone();
     let map = entry
-        .as_object_mut()
+        .as_object()
         .ok_or_else(|| HashError::Canonical("not an object".into()))?;
-    map.remove("hash");
-    map.retain(|_, v| !v.is_null());
-    if let Some(stamp) = map.get("timestamp") {
+    if let Some(stamp) = map.get("timestamp").filter(|v| !v.is_null()) {
         match stamp.as_str() {
             Some(text) if is_canonical(text) => {}
             _ => return Err(HashError::Timestamp(stamp.to_string())),
         }
     }
-    let bytes = serde_jcs::to_vec(&entry).map_err(|e| HashError::Canonical(e.to_string()))?;
+    let bytes = serde_jcs::to_vec(&Hashed(map)).map_err(|e| HashError::Canonical(e.to_string()))?;
     Ok(hex::encode(Sha256::digest(bytes)))
+}
+
+/// What the hash covers of an entry, serialized in place (no copy of the entry):
+/// every field but `hash`, and no null field.
+struct Hashed<'a>(&'a serde_json::Map<String, Value>);
+
+impl serde::Serialize for Hashed<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(
+            self.0
+                .iter()
+                .filter(|(k, v)| k.as_str() != "hash" && !v.is_null()),
+        )
+    }
 }
 
 /// `prevHashes` for an entry auditing `heads` (entity id, its current head if any).
@@ -178,7 +189,7 @@ mod tests {
     #[test]
     fn the_hash_ignores_key_order_but_not_content() {
         let a = json!({"id": "1", "timestamp": "2026-11-25T19:20:43.100000Z", "reason": "x", "hash": "old"});
-        let b = json!({"reason": "x", "timestamp": "2026-11-25T19:20:43.100000Z", "id": "1"});
+        let b = json!({"reason": "x", "timestamp": "2026-11-25T19:20:43.100000Z", "id": "1", "route": null});
         let c = json!({"reason": "y", "timestamp": "2026-11-25T19:20:43.100000Z", "id": "1"});
         let (ha, hb, hc) = (
             content_hash(&a).ok(),
