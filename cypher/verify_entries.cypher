@@ -9,7 +9,8 @@
 // null], approvers [id or null] (APPROVED_BY), executes [id or null] (EXECUTES),
 // misfiled [id or null] (AUDITS targets whose edge disagrees).
 // The entry's edges are read in one expand (one list of [type, target id, misfiled]),
-// then split by type: five separate subqueries cost Neo4j a third more per entry.
+// then split by type: with five separate subqueries the same read streamed at
+// 25.5-28.5k entries/s, against 29-32.5k/s (docs/performance.md).
 MATCH (e:AuditLog)
 WHERE e.id > $after
 WITH e ORDER BY e.id LIMIT $limit

@@ -55,7 +55,8 @@ fn leaf_finding(
     }
 }
 
-fn strings(value: &Value) -> Option<Vec<String>> {
+/// The strings of a JSON array (`None` when it is not one).
+pub(super) fn strings(value: &Value) -> Option<Vec<String>> {
     value.as_array().map(|a| {
         a.iter()
             .filter_map(|v| v.as_str().map(str::to_owned))

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::{Finding, FindingKind, Link, finding};
 use crate::audit::hash::content_hash;
+use crate::audit::seal::strings;
 
 /// What an examined entry adds to the chains and the checkpoint checks.
 pub(super) struct Facts {
@@ -36,36 +37,47 @@ pub(super) struct Examined {
 /// that does not decode is a finding about that entry, not a reason to stop.
 pub(super) fn examine(id: String, row: &neo4rs::Row) -> Examined {
     let mut findings = Vec::new();
-    let facts = decode(row)
-        .map_err(|e| {
+    let (mut entry, audits, edges) = match decode(row) {
+        Ok(parts) => parts,
+        Err(e) => {
             findings.push(finding(
                 FindingKind::Malformed,
                 Some(&id),
                 None,
                 format!("the entry cannot be read: {e}"),
             ));
-        })
-        .ok()
-        .and_then(|(entry, audits, edges)| {
-            let (mut entry, audits) = readable(entry, audits, &id, &mut findings)?;
-            canonical_timestamp(&mut entry, &id, &mut findings);
-            let hash = check_content(&entry, &id, &audits, &mut findings);
-            check_performer(&entry, &id, &edges.performers, &mut findings);
-            check_approvals(&entry, &id, &edges, &mut findings);
-            check_filing(&entry, &id, &edges, &mut findings);
-            Some(Facts {
-                entity: entry["entityId"].as_str().map(str::to_owned),
-                link: Link {
-                    id: id.clone(),
-                    prev_hashes: string_list(&entry["prevHashes"]),
-                    timestamp: entry["timestamp"].as_str().unwrap_or_default().to_owned(),
-                },
-                id,
-                hash,
-                audits,
-            })
-        });
-    Examined { findings, facts }
+            return Examined {
+                findings,
+                facts: None,
+            };
+        }
+    };
+    let Some(audits) = readable(&entry, audits, &id, &mut findings) else {
+        return Examined {
+            findings,
+            facts: None,
+        };
+    };
+    canonical_timestamp(&mut entry, &id, &mut findings);
+    let hash = check_content(&entry, &id, &audits, &mut findings);
+    check_performer(&entry, &id, &edges.performers, &mut findings);
+    check_approvals(&entry, &id, &edges, &mut findings);
+    check_filing(&entry, &id, &edges, &mut findings);
+    let facts = Facts {
+        entity: entry["entityId"].as_str().map(str::to_owned),
+        link: Link {
+            id: id.clone(),
+            prev_hashes: strings(&entry["prevHashes"]).unwrap_or_default(),
+            timestamp: entry["timestamp"].as_str().unwrap_or_default().to_owned(),
+        },
+        id,
+        hash,
+        audits,
+    };
+    Examined {
+        findings,
+        facts: Some(facts),
+    }
 }
 
 /// The entry's content, its `AUDITS` targets and its other edges, as read.
@@ -83,23 +95,14 @@ fn decode(row: &neo4rs::Row) -> Result<(Value, Vec<Option<String>>, Edges), neo4
     ))
 }
 
-fn string_list(value: &Value) -> Vec<String> {
-    value
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect()
-}
-
-/// The entry and the ids of its `AUDITS` targets, or `None` after reporting why it
+/// The ids of the entry's `AUDITS` targets, or `None` after reporting why the entry
 /// cannot be checked.
 fn readable(
-    entry: Value,
+    entry: &Value,
     audits: Vec<Option<String>>,
     id: &str,
     findings: &mut Vec<Finding>,
-) -> Option<(Value, BTreeSet<String>)> {
+) -> Option<BTreeSet<String>> {
     let malformed = |detail: String| finding(FindingKind::Malformed, Some(id), None, detail);
     if !entry["hash"].is_string() {
         findings.push(malformed(
@@ -118,7 +121,7 @@ fn readable(
             target
         })
         .collect();
-    Some((entry, audits))
+    Some(audits)
 }
 
 /// Recomputes the entry's hash, and compares its `AUDITS` edges with the entities its
