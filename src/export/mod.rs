@@ -101,64 +101,68 @@ fn jsonl_rows(entries: &[Value]) -> Vec<u8> {
     out
 }
 
-struct State {
-    store: Store,
-    filters: Filters,
-    format: Format,
-    cursor: Option<Cursor>,
-    first: bool,
-    done: bool,
-}
+/// Pages read ahead of the one being encoded: Neo4j reads the next page while govtrail
+/// encodes the current one and the client drains it. One page keeps memory flat.
+const READ_AHEAD: usize = 1;
 
-/// The stream of encoded chunks, one per page.
+type Entries = Result<Vec<Value>, std::io::Error>;
+
+/// The stream of encoded chunks, one per page. A task of its own reads the pages, one
+/// ahead of the encoder; it ends when the log does, on the first error (sent as the
+/// stream's last item), or when the client goes away (the stream is dropped).
 pub fn stream(
     store: Store,
     filters: Filters,
     format: Format,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
-    let state = State {
-        store,
-        filters,
-        format,
-        cursor: None,
-        first: true,
-        done: false,
-    };
-    futures_util::stream::unfold(state, |mut state| async move {
-        if state.done {
-            return None;
-        }
+    let (pages, received) = tokio::sync::mpsc::channel(READ_AHEAD);
+    tokio::spawn(read_pages(store, filters, pages));
+    futures_util::stream::unfold((received, true), move |(mut received, first)| async move {
+        let entries = received.recv().await?;
+        let chunk = entries.and_then(|entries| match format {
+            Format::Jsonl => Ok(jsonl_rows(&entries)),
+            Format::Csv => csv_rows(&entries, first).map_err(std::io::Error::other),
+        });
+        Some((chunk.map(Bytes::from), (received, false)))
+    })
+}
+
+/// Reads the feed page by page (keyset pagination, oldest first) into `pages`; at least
+/// one page, so that an empty CSV export still has its header row.
+async fn read_pages(store: Store, filters: Filters, pages: tokio::sync::mpsc::Sender<Entries>) {
+    let mut cursor = None;
+    loop {
         let request = PageRequest {
             scope: Scope::All,
-            filters: state.filters.clone(),
+            filters: filters.clone(),
             order: Order::Asc,
             limit: PAGE,
-            cursor: state.cursor.take(),
+            cursor,
         };
-        let page = match history::page(&state.store, &request).await {
+        let page = match history::page(&store, &request).await {
             Ok(page) => page,
             Err(e) => {
-                state.done = true;
-                return Some((Err(std::io::Error::other(e)), state));
+                let _ = pages.send(Err(std::io::Error::other(e))).await;
+                return;
             }
         };
-        let chunk = match state.format {
-            Format::Jsonl => Ok(jsonl_rows(&page.entries)),
-            Format::Csv => csv_rows(&page.entries, state.first).map_err(std::io::Error::other),
-        };
-        state.first = false;
-        match page.next_cursor.as_deref() {
-            Some(text) => match Cursor::decode(text, &Scope::All, &state.filters, Order::Asc) {
-                Ok(cursor) => state.cursor = Some(cursor),
-                Err(e) => {
-                    state.done = true;
-                    return Some((Err(std::io::Error::other(e)), state));
-                }
-            },
-            None => state.done = true,
+        let next = page
+            .next_cursor
+            .as_deref()
+            .map(|text| Cursor::decode(text, &Scope::All, &filters, Order::Asc))
+            .transpose();
+        if pages.send(Ok(page.entries)).await.is_err() {
+            return; // the client went away
         }
-        Some((chunk.map(Bytes::from), state))
-    })
+        cursor = match next {
+            Ok(Some(next)) => Some(next),
+            Ok(None) => return,
+            Err(e) => {
+                let _ = pages.send(Err(std::io::Error::other(e))).await;
+                return;
+            }
+        };
+    }
 }
 
 #[cfg(test)]
