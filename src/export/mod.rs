@@ -11,11 +11,12 @@ pub mod packet;
 use axum::body::Bytes;
 use futures_util::Stream;
 use serde_json::Value;
+use tracing::Instrument as _;
 
 use crate::history::{self, Cursor, Filters, Order, PageRequest, Scope};
 use crate::store::Store;
 
-/// Entries read per page.
+/// Entries read per page by the HTTP export.
 pub const PAGE: usize = 500;
 
 /// Output format.
@@ -107,16 +108,18 @@ const READ_AHEAD: usize = 1;
 
 type Entries = Result<Vec<Value>, std::io::Error>;
 
-/// The stream of encoded chunks, one per page. A task of its own reads the pages, one
-/// ahead of the encoder; it ends when the log does, on the first error (sent as the
-/// stream's last item), or when the client goes away (the stream is dropped).
+/// The stream of encoded chunks, one per page of `page` entries. A task of its own, in
+/// the caller's span, reads the pages one ahead of the encoder; it ends when the log
+/// does, on the first error (sent as the stream's last item), or when the client goes
+/// away (the stream is dropped).
 pub fn stream(
     store: Store,
     filters: Filters,
     format: Format,
+    page: usize,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
     let (pages, received) = tokio::sync::mpsc::channel(READ_AHEAD);
-    tokio::spawn(read_pages(store, filters, pages));
+    tokio::spawn(read_pages(store, filters, page, pages).in_current_span());
     futures_util::stream::unfold((received, true), move |(mut received, first)| async move {
         let entries = received.recv().await?;
         let chunk = entries.and_then(|entries| match format {
@@ -129,14 +132,19 @@ pub fn stream(
 
 /// Reads the feed page by page (keyset pagination, oldest first) into `pages`; at least
 /// one page, so that an empty CSV export still has its header row.
-async fn read_pages(store: Store, filters: Filters, pages: tokio::sync::mpsc::Sender<Entries>) {
+async fn read_pages(
+    store: Store,
+    filters: Filters,
+    limit: usize,
+    pages: tokio::sync::mpsc::Sender<Entries>,
+) {
     let mut cursor = None;
     loop {
         let request = PageRequest {
             scope: Scope::All,
             filters: filters.clone(),
             order: Order::Asc,
-            limit: PAGE,
+            limit,
             cursor,
         };
         let page = match history::page(&store, &request).await {

@@ -442,8 +442,12 @@ pub(super) async fn export_stream(
         )
         .await
         .map_err(super::governed::to_api_error)?;
-    let body =
-        axum::body::Body::from_stream(crate::export::stream(s.store.clone(), filters, format));
+    let body = axum::body::Body::from_stream(crate::export::stream(
+        s.store.clone(),
+        filters,
+        format,
+        crate::export::PAGE,
+    ));
     Ok((
         [(axum::http::header::CONTENT_TYPE, format.media_type())],
         body,

@@ -37,6 +37,13 @@ pub(super) struct Examined {
 /// that does not decode is a finding about that entry, not a reason to stop.
 pub(super) fn examine(id: String, row: &neo4rs::Row) -> Examined {
     let mut findings = Vec::new();
+    let facts = check(id, row, &mut findings);
+    Examined { findings, facts }
+}
+
+/// Runs every check of one entry into `findings`; its facts, or `None` when it cannot
+/// be read.
+fn check(id: String, row: &neo4rs::Row, findings: &mut Vec<Finding>) -> Option<Facts> {
     let (mut entry, audits, edges) = match decode(row) {
         Ok(parts) => parts,
         Err(e) => {
@@ -46,24 +53,16 @@ pub(super) fn examine(id: String, row: &neo4rs::Row) -> Examined {
                 None,
                 format!("the entry cannot be read: {e}"),
             ));
-            return Examined {
-                findings,
-                facts: None,
-            };
+            return None;
         }
     };
-    let Some(audits) = readable(&entry, audits, &id, &mut findings) else {
-        return Examined {
-            findings,
-            facts: None,
-        };
-    };
-    canonical_timestamp(&mut entry, &id, &mut findings);
-    let hash = check_content(&entry, &id, &audits, &mut findings);
-    check_performer(&entry, &id, &edges.performers, &mut findings);
-    check_approvals(&entry, &id, &edges, &mut findings);
-    check_filing(&entry, &id, &edges, &mut findings);
-    let facts = Facts {
+    let audits = readable(&entry, audits, &id, findings)?;
+    canonical_timestamp(&mut entry, &id, findings);
+    let hash = check_content(&entry, &id, &audits, findings);
+    check_performer(&entry, &id, &edges.performers, findings);
+    check_approvals(&entry, &id, &edges, findings);
+    check_filing(&entry, &id, &edges, findings);
+    Some(Facts {
         entity: entry["entityId"].as_str().map(str::to_owned),
         link: Link {
             id: id.clone(),
@@ -73,11 +72,7 @@ pub(super) fn examine(id: String, row: &neo4rs::Row) -> Examined {
         id,
         hash,
         audits,
-    };
-    Examined {
-        findings,
-        facts: Some(facts),
-    }
+    })
 }
 
 /// The entry's content, its `AUDITS` targets and its other edges, as read.
