@@ -67,6 +67,8 @@ pub const CSV_COLUMNS: &[&str] = &[
     "hash",
 ];
 
+/// A CSV cell: text as is, absent as empty, anything else as its JSON text. `changes`
+/// keeps the stored JSON text (the page view parsed it), which is what this gives too.
 fn cell(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
@@ -81,25 +83,21 @@ fn csv_rows(entries: &[Value], header: bool) -> Result<Vec<u8>, csv::Error> {
         writer.write_record(CSV_COLUMNS)?;
     }
     for entry in entries {
-        let mut stored = entry.clone();
-        if let Some(changes) = stored.get("changes").filter(|c| !c.is_string()) {
-            // The page view parsed `changes`; the export keeps the stored JSON text.
-            stored["changes"] = Value::String(changes.to_string());
-        }
-        writer.write_record(CSV_COLUMNS.iter().map(|c| cell(&stored[*c])))?;
+        writer.write_record(CSV_COLUMNS.iter().map(|c| cell(&entry[*c])))?;
     }
     writer
         .into_inner()
         .map_err(|e| csv::Error::from(e.into_error()))
 }
 
-fn jsonl_rows(entries: &[Value]) -> Vec<u8> {
-    let mut out = Vec::new();
+/// One JSON object per line, serialized straight into the chunk.
+fn jsonl_rows(entries: &[Value]) -> Result<Vec<u8>, serde_json::Error> {
+    let mut out = Vec::with_capacity(entries.len() * 1024);
     for entry in entries {
-        out.extend(entry.to_string().into_bytes());
+        serde_json::to_writer(&mut out, entry)?;
         out.push(b'\n');
     }
-    out
+    Ok(out)
 }
 
 /// Pages read ahead of the one being encoded: Neo4j reads the next page while govtrail
@@ -123,7 +121,7 @@ pub fn stream(
     futures_util::stream::unfold((received, true), move |(mut received, first)| async move {
         let entries = received.recv().await?;
         let chunk = entries.and_then(|entries| match format {
-            Format::Jsonl => Ok(jsonl_rows(&entries)),
+            Format::Jsonl => jsonl_rows(&entries).map_err(std::io::Error::other),
             Format::Csv => csv_rows(&entries, first).map_err(std::io::Error::other),
         });
         Some((chunk.map(Bytes::from), (received, false)))
