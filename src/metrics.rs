@@ -66,6 +66,17 @@ pub struct Metrics {
     pub auth_failures: Family<ReasonLabels, Counter>,
     /// Records the governed write statements wrote, as Neo4j counted them.
     pub records_written: Family<RecordLabels, Counter>,
+    /// Per committed governed change: from sending the locked read to its answer (the
+    /// wait for the entities' write locks, and the read), in seconds.
+    pub lock_wait: Histogram,
+    /// Per committed governed change: from the locked read's answer to the commit's,
+    /// how long it held its entities' write locks as govtrail sees it, in seconds.
+    pub lock_hold: Histogram,
+}
+
+/// Buckets of the lock histograms: 0.1 ms .. ~3.3 s.
+fn lock_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.0001, 2.0, 16))
 }
 
 impl Metrics {
@@ -80,6 +91,8 @@ impl Metrics {
             neo4j_errors: Family::default(),
             auth_failures: Family::default(),
             records_written: Family::default(),
+            lock_wait: lock_buckets(),
+            lock_hold: lock_buckets(),
         };
         registry.register(
             "govtrail_http_requests",
@@ -105,6 +118,16 @@ impl Metrics {
             "govtrail_neo4j_records_written",
             "Records written by governed write statements (change, entry, edges), by kind, as Neo4j counts them",
             metrics.records_written.clone(),
+        );
+        registry.register(
+            "govtrail_governed_lock_wait_seconds",
+            "Committed governed changes: the locked read, sent to answered (waiting for the write locks, and reading)",
+            metrics.lock_wait.clone(),
+        );
+        registry.register(
+            "govtrail_governed_lock_hold_seconds",
+            "Committed governed changes: from the locked read's answer to the commit's (the write locks held)",
+            metrics.lock_hold.clone(),
         );
         metrics
     }

@@ -834,3 +834,96 @@ async fn a_keyed_noop_replays_as_a_noop_even_after_the_state_moved_on() {
     assert!(members.is_empty(), "the retry did not re-add the member");
     assert_eq!(app.entry_count(&team).await, 3, "create, add, remove");
 }
+
+/// The sum (seconds) and count of one of `/metrics`' histograms.
+async fn histogram(app: &TestApp, name: &str) -> (f64, u64) {
+    let text = app
+        .get("/metrics", None)
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    let value = |suffix: &str| {
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(name)?
+                    .strip_prefix(suffix)?
+                    .strip_prefix(' ')
+            })
+            .unwrap_or_else(|| panic!("no {name}{suffix} in {text}"))
+            .to_owned()
+    };
+    let sum = value("_sum").parse().unwrap_or_else(|e| panic!("{e}"));
+    let count = value("_count").parse().unwrap_or_else(|e| panic!("{e}"));
+    (sum, count)
+}
+
+/// `/metrics` times the write locks of committed governed changes: a change that
+/// waited for another transaction's lock shows at least that wait in
+/// `govtrail_governed_lock_wait_seconds`, each committed change adds one hold to
+/// `govtrail_governed_lock_hold_seconds`, and a no-op (rolled back) adds neither.
+#[tokio::test]
+async fn lock_metrics_time_the_wait_and_the_hold_of_committed_changes() {
+    const WAIT: &str = "govtrail_governed_lock_wait_seconds";
+    const HOLD: &str = "govtrail_governed_lock_hold_seconds";
+    let mut settings = common::test_settings(&common::neo4j_uri());
+    settings.request_timeout_ms = 60_000;
+    let app = TestApp::spawn_with(settings).await;
+    let (_, admin) = token_for(&["governance-admin"]);
+    let team = create_team(&app, &admin).await;
+    let (wait_before, wait_count_before) = histogram(&app, WAIT).await;
+    let (hold_before, hold_count_before) = histogram(&app, HOLD).await;
+
+    let holder = hold_write_lock(&app, &team).await;
+    let change = |areas: &'static str| {
+        let request = app
+            .http
+            .put(format!("{}/v1/teams/{team}/responsibility-areas", app.base))
+            .bearer_auth(&admin)
+            .json(&json!({ "responsibilityAreas": [areas] }));
+        async move {
+            let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap_or_default())
+        }
+    };
+    let writer = tokio::spawn(change("after-the-wait"));
+    let graph = app.state.store.graph();
+    common::until(
+        "the change waits for the holder's lock",
+        std::time::Duration::from_secs(30),
+        async || blocked_on(&graph, &team).await,
+    )
+    .await;
+    let blocked = std::time::Instant::now();
+    // The holder keeps the lock a while longer, so the wait is large next to a hold.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    holder.rollback().await.unwrap_or_else(|e| panic!("{e}"));
+    let waited_at_least = blocked.elapsed().as_secs_f64();
+    let (status, body) = writer.await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status, 200, "{body}");
+
+    let (wait_after, wait_count_after) = histogram(&app, WAIT).await;
+    let (hold_after, hold_count_after) = histogram(&app, HOLD).await;
+    assert_eq!(
+        (
+            wait_count_after - wait_count_before,
+            hold_count_after - hold_count_before
+        ),
+        (1, 1)
+    );
+    assert!(
+        wait_after - wait_before >= waited_at_least,
+        "the wait ({} s) covers the time the change was seen blocked ({waited_at_least} s)",
+        wait_after - wait_before
+    );
+    assert!(hold_after > hold_before, "the hold is timed");
+
+    let (status, body) = change("after-the-wait").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        histogram(&app, HOLD).await.1,
+        hold_count_after,
+        "a no-op commits nothing, so holds nothing"
+    );
+}

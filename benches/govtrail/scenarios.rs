@@ -93,6 +93,35 @@ impl Bench {
         r.json().await.map_err(|e| e.to_string())
     }
 
+    /// The server's lock histograms (`govtrail_governed_lock_{wait,hold}_seconds`): for
+    /// each, the sum in seconds and the count, from `/metrics`.
+    async fn lock_times(&self) -> Result<[(f64, f64); 2], String> {
+        let text = self
+            .http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .text()
+            .await
+            .map_err(|e| e.to_string())?;
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+                .ok_or_else(|| format!("/metrics has no {name}"))
+        };
+        Ok([
+            (
+                value("govtrail_governed_lock_wait_seconds_sum")?,
+                value("govtrail_governed_lock_wait_seconds_count")?,
+            ),
+            (
+                value("govtrail_governed_lock_hold_seconds_sum")?,
+                value("govtrail_governed_lock_hold_seconds_count")?,
+            ),
+        ])
+    }
+
     /// A console page, signed in as the superuser (its session cookie).
     async fn page(&self, path: &str) -> Result<String, String> {
         let r = self
@@ -349,7 +378,17 @@ pub async fn run(o: &Options) -> Result<Report, String> {
         })
         .await
     };
+    let locks_before = bench.lock_times().await?;
     let hot_http = http_changes(&bench, &teams, max_c, seconds, true).await;
+    let locks_after = bench.lock_times().await?;
+    // Mean lock wait and hold per committed change of the hot HTTP run, in ms.
+    let [wait_ms, hold_ms] = [0, 1].map(|k| {
+        let (sum, count) = (
+            locks_after[k].0 - locks_before[k].0,
+            locks_after[k].1 - locks_before[k].1,
+        );
+        1000.0 * sum / count.max(1.0)
+    });
     let hot_entity = json!({
         "concurrency": max_c,
         "bare": hot_bare,
@@ -357,6 +396,11 @@ pub async fn run(o: &Options) -> Result<Report, String> {
         "http": hot_http,
         "httpVsBare": hot_http.per_second / hot_bare.per_second.max(1e-9),
         "httpVsMinimal": hot_http.per_second / hot_minimal.per_second.max(1e-9),
+        "httpLockWaitMeanMs": wait_ms,
+        "httpLockHoldMeanMs": hold_ms,
+        // The share of the run's time one team's locks were held: near 1, changes to
+        // the team are serialized on its lock and the hold time sets the rate.
+        "httpLockBusy": hot_http.per_second * hold_ms / 1000.0,
     });
     let sbom = crate::sbom::run(
         &bench.http,

@@ -19,7 +19,7 @@ mod workflow;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -115,6 +115,24 @@ impl Context {
             correlation_id,
             evidence: None,
             break_glass: false,
+        }
+    }
+}
+
+/// When a governed transaction asked for its write locks (sent the locked read) and
+/// got them (the read answered), for the lock metrics of a committed change.
+#[derive(Debug, Default)]
+pub(super) struct LockTimes {
+    asked: Option<Instant>,
+    granted: Option<Instant>,
+}
+
+impl LockTimes {
+    /// Records the wait and the hold (until now, the commit's answer) of a committed
+    /// change; nothing when the transaction never read under lock.
+    fn committed(&self, store: &Store) {
+        if let (Some(asked), Some(granted)) = (self.asked, self.granted) {
+            store.time_locks(granted - asked, granted.elapsed());
         }
     }
 }
@@ -390,19 +408,23 @@ impl Governor {
     ) -> Result<Answer, GovernanceError> {
         let store = &self.store;
         let mut txn = store.begin().await?;
+        let mut locks = LockTimes::default();
         let result = match policy {
             Some(policy) => {
-                self.request_in_transaction(&mut txn, command, actor, context, reason, policy)
-                    .await
+                self.request_in_transaction(
+                    &mut txn, &mut locks, command, actor, context, reason, policy,
+                )
+                .await
             }
             None => {
-                self.in_transaction(&mut txn, command, actor, context, reason)
+                self.in_transaction(&mut txn, &mut locks, command, actor, context, reason)
                     .await
             }
         };
         match result {
             Ok((answer, true)) => {
                 store.commit(txn).await?;
+                locks.committed(store);
                 Ok(answer)
             }
             Ok((answer, false)) => {
@@ -423,6 +445,7 @@ impl Governor {
     async fn in_transaction(
         &self,
         txn: &mut Txn,
+        locks: &mut LockTimes,
         command: &Command,
         actor: &Actor,
         context: &Context,
@@ -435,7 +458,10 @@ impl Governor {
             stamp,
             idem_id,
             decision,
-        } = match self.read_and_decide(txn, command, actor, context).await? {
+        } = match self
+            .read_and_decide(txn, locks, command, actor, context)
+            .await?
+        {
             Step::Answered(answer) => return Ok(answer),
             Step::Decided(decided) => *decided,
         };
@@ -485,6 +511,7 @@ impl Governor {
     pub(super) async fn read_and_decide(
         &self,
         txn: &mut Txn,
+        locks: &mut LockTimes,
         command: &Command,
         actor: &Actor,
         context: &Context,
@@ -499,7 +526,9 @@ impl Governor {
         } else {
             decider.targets()
         };
+        locks.asked = Some(Instant::now());
         let mut snapshot = read_snapshot(store, txn, &targets, idem_id.as_deref()).await?;
+        locks.granted = Some(Instant::now());
         if let Some(replayed) = replay(store, &snapshot, context)? {
             return Ok(Step::Answered((replayed, false)));
         }

@@ -11,7 +11,7 @@ use super::commands::{Ask, ChangeAction, Concluded, Execution, Requester, conclu
 use super::statements::{Performer, read_snapshot, remember_noop, single_row, write_plan};
 use super::{
     Actor, Answer, ApprovalPolicy, Command, Context, Decided, Decision, EntryParts,
-    GovernanceError, Governor, Node, Plan, Rejection, Snapshot, Stamp, Step, definition,
+    GovernanceError, Governor, LockTimes, Node, Plan, Rejection, Snapshot, Stamp, Step, definition,
 };
 use crate::audit::hash::canonical_timestamp;
 use crate::audit::{ActorFacts, AuditEntry, RequestLink};
@@ -33,9 +33,14 @@ impl Governor {
     /// transaction as a `critical` change; refused while the actor's previous
     /// break-glass change is unreviewed (the actor's user node is locked first, so
     /// two at once cannot both pass).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the transaction, its lock times, the command and the request's context"
+    )]
     pub(super) async fn request_in_transaction(
         &self,
         txn: &mut Txn,
+        locks: &mut LockTimes,
         command: &Command,
         actor: &Actor,
         context: &Context,
@@ -50,7 +55,10 @@ impl Governor {
             stamp,
             idem_id,
             decision,
-        } = match self.read_and_decide(txn, command, actor, context).await? {
+        } = match self
+            .read_and_decide(txn, locks, command, actor, context)
+            .await?
+        {
             Step::Answered(answer) => return Ok(answer),
             Step::Decided(decided) => *decided,
         };

@@ -346,6 +346,13 @@ impl Store {
         }
     }
 
+    /// Adds a committed governed change's lock wait and hold to
+    /// `govtrail_governed_lock_wait_seconds` and `govtrail_governed_lock_hold_seconds`.
+    pub fn time_locks(&self, wait: std::time::Duration, hold: std::time::Duration) {
+        self.metrics.lock_wait.observe(wait.as_secs_f64());
+        self.metrics.lock_hold.observe(hold.as_secs_f64());
+    }
+
     /// Counts an already classified error in `govtrail_neo4j_errors` and returns it.
     pub fn record(&self, error: StoreError) -> StoreError {
         self.metrics
