@@ -45,6 +45,17 @@ impl Neo4j {
     }
 }
 
+impl Neo4j {
+    /// The database process (from the launcher's pid file).
+    pub fn pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.home.join("neo4j.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+}
+
 impl Drop for Neo4j {
     fn drop(&mut self) {
         let _ = Command::new("bash")

@@ -1,8 +1,9 @@
 //! Closed-loop load: `concurrency` workers each issue one operation after another for
 //! a fixed time; every latency is kept and summarized.
 
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,51 @@ pub struct Stats {
     pub p95_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// Cores each watched process kept busy while the run was measured (user and
+    /// system time over wall time; 2.0 is all of a 2-core machine). Only closed loops.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cpu_cores: BTreeMap<String, f64>,
+}
+
+/// Processes whose CPU time closed loops measure: name and pid.
+static WATCHED: Mutex<Vec<(&'static str, u32)>> = Mutex::new(Vec::new());
+
+/// Measures `pid`'s CPU time as `name` in every closed loop from now on (replacing a
+/// process watched under the same name).
+pub fn watch_cpu(name: &'static str, pid: u32) {
+    let mut watched = WATCHED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    watched.retain(|(n, _)| *n != name);
+    watched.push((name, pid));
+}
+
+/// Clock ticks per second of `/proc/<pid>/stat`'s times.
+fn clock_ticks() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    })
+}
+
+/// The CPU seconds (user and system) each watched process has used so far.
+fn cpu_seconds() -> Vec<(&'static str, f64)> {
+    let watched = WATCHED.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    watched
+        .into_iter()
+        .filter_map(|(name, pid)| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // Fields after the command name (which is in parentheses): utime is the
+            // 14th field of the line, stime the 15th.
+            let rest = stat.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+            Some((name, ticks / clock_ticks()))
+        })
+        .collect()
 }
 
 impl Stats {
@@ -40,6 +86,7 @@ impl Stats {
             p95_ms: pick(0.95),
             p99_ms: pick(0.99),
             max_ms: latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+            cpu_cores: BTreeMap::new(),
         }
     }
 }
@@ -56,6 +103,20 @@ where
     let start = Instant::now();
     let measure_from = start + warmup;
     let end = measure_from + duration;
+    let cpu = tokio::spawn(async move {
+        tokio::time::sleep_until(measure_from.into()).await;
+        let before = cpu_seconds();
+        tokio::time::sleep_until(end.into()).await;
+        let after = cpu_seconds();
+        let seconds = duration.as_secs_f64().max(1e-9);
+        before
+            .into_iter()
+            .filter_map(|(name, b)| {
+                let (_, a) = after.iter().find(|(n, _)| *n == name)?;
+                Some((name.to_owned(), (a - b) / seconds))
+            })
+            .collect::<BTreeMap<_, _>>()
+    });
     let workers: Vec<_> = (0..concurrency)
         .map(|w| {
             let op = op.clone();
@@ -91,7 +152,9 @@ where
             }
         }
     }
-    Stats::from(all, errors, duration)
+    let mut stats = Stats::from(all, errors, duration);
+    stats.cpu_cores = cpu.await.unwrap_or_default();
+    stats
 }
 
 /// Runs `op(i)` `count` times, one after another.

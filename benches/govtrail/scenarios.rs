@@ -221,6 +221,11 @@ pub async fn run(o: &Options) -> Result<Report, String> {
     let _ = std::fs::remove_file(dir.join("checkpoints.jsonl"));
     let neo4j = Neo4j::start(&dir.join("neo4j"), &o.neo4j_heap, o.neo4j_page_cache_mb)?;
     let server = Server::start(&neo4j.uri, &dir).await?;
+    if let Some(pid) = neo4j.pid() {
+        crate::load::watch_cpu("neo4j", pid);
+    }
+    crate::load::watch_cpu("server", server.pid);
+    crate::load::watch_cpu("harness", std::process::id());
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = govtrail::metrics::Metrics::register(&mut registry);
     let store =
@@ -1009,10 +1014,20 @@ fn machine() -> Value {
 }
 
 fn stats_line(out: &mut String, label: &str, s: &Stats) {
+    let cores = s.cpu_cores.iter().fold(String::new(), |mut text, (name, busy)| {
+        let _ = write!(text, "  {name} {busy:.2}");
+        text
+    });
     let _ = writeln!(
         out,
-        "  {label:<34} {:>9.1}/s  p50 {:>7.2} ms  p95 {:>7.2} ms  p99 {:>7.2} ms  ({} ops, {} errors)",
-        s.per_second, s.p50_ms, s.p95_ms, s.p99_ms, s.ops, s.errors
+        "  {label:<34} {:>9.1}/s  p50 {:>7.2} ms  p95 {:>7.2} ms  p99 {:>7.2} ms  ({} ops, {} errors){}",
+        s.per_second,
+        s.p50_ms,
+        s.p95_ms,
+        s.p99_ms,
+        s.ops,
+        s.errors,
+        if cores.is_empty() { String::new() } else { format!("  cores:{cores}") }
     );
 }
 
