@@ -31,7 +31,9 @@ static WATCHED: Mutex<Vec<(&'static str, u32)>> = Mutex::new(Vec::new());
 /// Measures `pid`'s CPU time as `name` in every closed loop from now on (replacing a
 /// process watched under the same name).
 pub fn watch_cpu(name: &'static str, pid: u32) {
-    let mut watched = WATCHED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut watched = WATCHED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     watched.retain(|(n, _)| *n != name);
     watched.push((name, pid));
 }
@@ -51,7 +53,10 @@ fn clock_ticks() -> f64 {
 
 /// The CPU seconds (user and system) each watched process has used so far.
 fn cpu_seconds() -> Vec<(&'static str, f64)> {
-    let watched = WATCHED.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    let watched = WATCHED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
     watched
         .into_iter()
         .filter_map(|(name, pid)| {
@@ -60,7 +65,8 @@ fn cpu_seconds() -> Vec<(&'static str, f64)> {
             // 14th field of the line, stime the 15th.
             let rest = stat.rsplit_once(')')?.1;
             let fields: Vec<&str> = rest.split_whitespace().collect();
-            let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+            let ticks =
+                fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
             Some((name, ticks / clock_ticks()))
         })
         .collect()

@@ -1014,10 +1014,13 @@ fn machine() -> Value {
 }
 
 fn stats_line(out: &mut String, label: &str, s: &Stats) {
-    let cores = s.cpu_cores.iter().fold(String::new(), |mut text, (name, busy)| {
-        let _ = write!(text, "  {name} {busy:.2}");
-        text
-    });
+    let cores = s
+        .cpu_cores
+        .iter()
+        .fold(String::new(), |mut text, (name, busy)| {
+            let _ = write!(text, "  {name} {busy:.2}");
+            text
+        });
     let _ = writeln!(
         out,
         "  {label:<34} {:>9.1}/s  p50 {:>7.2} ms  p95 {:>7.2} ms  p99 {:>7.2} ms  ({} ops, {} errors){}",
@@ -1027,7 +1030,11 @@ fn stats_line(out: &mut String, label: &str, s: &Stats) {
         s.p99_ms,
         s.ops,
         s.errors,
-        if cores.is_empty() { String::new() } else { format!("  cores:{cores}") }
+        if cores.is_empty() {
+            String::new()
+        } else {
+            format!("  cores:{cores}")
+        }
     );
 }
 
