@@ -19,6 +19,7 @@ use crate::domain::{Category, EntityType, Operation, Outcome, Source};
 use crate::store::{Store, StoreError};
 
 const AUDIT_PAGE: &str = include_str!("../../cypher/audit_page.cypher");
+const AUDIT_LOG_BY_ID: &str = include_str!("../../cypher/audit_log_by_id.cypher");
 
 /// Most entries one page may hold.
 pub const MAX_LIMIT: usize = 500;
@@ -322,6 +323,20 @@ pub async fn page(store: &Store, request: &PageRequest) -> Result<Page, StoreErr
         entries,
         next_cursor,
     })
+}
+
+/// One entry in its API form ([`entry_view`]), or `None` when no entry has `id`.
+pub async fn entry(store: &Store, id: &str) -> Result<Option<Value>, StoreError> {
+    let Some(row) = store
+        .read_one(query(AUDIT_LOG_BY_ID).param("id", id))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let entry: Value = row.get("entry").map_err(|e| store.decode(e))?;
+    let actor = ActorName::from_row(&row).map_err(|e| store.decode(e))?;
+    let audits: Value = row.get("audits").map_err(|e| store.decode(e))?;
+    Ok(Some(entry_view(entry, &actor, audits)))
 }
 
 /// What a view shows of an entry's actor besides the id the entry itself records: the

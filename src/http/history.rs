@@ -6,7 +6,6 @@
 use axum::extract::State;
 use axum::routing::get;
 use chrono::Utc;
-use neo4rs::query;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -16,8 +15,6 @@ use super::problem::{ApiError, FieldError};
 use super::{Access, AppState, MediaType, Param, RouteDoc, schemas};
 use crate::domain::{AuditLogId, Operation, UserId};
 use crate::history::{self, MAX_LIMIT, Page, Scope, lineage, replay};
-
-const AUDIT_LOG_BY_ID: &str = include_str!("../../cypher/audit_log_by_id.cypher");
 
 fn q_entity_type() -> Value {
     schemas::reference("EntityType")
@@ -343,8 +340,6 @@ async fn get_lineage(
     Ok(axum::Json(lineage))
 }
 
-const ENTRY_CHECKPOINT: &str = include_str!("../../cypher/entry_checkpoint.cypher");
-
 /// The entry's hash, the signed checkpoint that sealed it, its leaf index and audit
 /// path: enough to check offline that the entry is in the signed Merkle root.
 async fn get_proof(
@@ -352,46 +347,31 @@ async fn get_proof(
     _: AuditReader,
     Path(id): Path<AuditLogId>,
 ) -> Result<axum::Json<Value>> {
-    let store = &s.store;
     let id = id.to_string();
-    let statement = query(ENTRY_CHECKPOINT).param("id", id.as_str());
-    let Some(row) = store.read_one(statement).await? else {
-        return Err(ApiError::EntityNotFound(vec![FieldError::new(
-            "id",
-            format!("audit log entry {id} does not exist or is not sealed yet"),
-        )]));
-    };
-    let entry_hash: String = row.get("entryHash").map_err(|e| store.decode(e))?;
-    let leaf: i64 = row.get("leaf").map_err(|e| store.decode(e))?;
-    let mut head: Value = row.get("checkpoint").map_err(|e| store.decode(e))?;
-    let hashes: Vec<Option<String>> = row.get("hashes").map_err(|e| store.decode(e))?;
-    // A sealed entry missing from the log, or a leaf outside the tree, means the log
-    // was changed under the checkpoint: no proof can be given (`govtrail verify` says
-    // what changed).
-    let broken = || {
-        ApiError::Conflict(vec![FieldError::new(
-            "id",
-            format!(
-                "the checkpoint that sealed entry {id} no longer matches the log; run `govtrail verify`"
-            ),
-        )])
-    };
-    let hashes: Vec<String> = hashes
-        .into_iter()
-        .collect::<Option<_>>()
-        .ok_or_else(broken)?;
-    let index = usize::try_from(leaf).map_err(|_| broken())?;
-    let path = crate::audit::checkpoint::inclusion_proof(&hashes, index).ok_or_else(broken)?;
-    if let Some(map) = head.as_object_mut() {
-        map.remove("entryIds");
-    }
+    let proof = history::checkpoints::entry_proof(&s.store, &id)
+        .await
+        .map_err(|e| match e {
+            history::checkpoints::ProofError::NotSealed => {
+                ApiError::EntityNotFound(vec![FieldError::new(
+                    "id",
+                    format!("audit log entry {id} does not exist or is not sealed yet"),
+                )])
+            }
+            history::checkpoints::ProofError::Broken => ApiError::Conflict(vec![FieldError::new(
+                "id",
+                format!(
+                    "the checkpoint that sealed entry {id} no longer matches the log; run `govtrail verify`"
+                ),
+            )]),
+            history::checkpoints::ProofError::Store(e) => e.into(),
+        })?;
     Ok(axum::Json(json!({
         "entryId": id,
-        "entryHash": entry_hash,
-        "leafIndex": index,
-        "treeSize": hashes.len(),
-        "auditPath": path,
-        "checkpoint": head,
+        "entryHash": proof.entry_hash,
+        "leafIndex": proof.leaf_index,
+        "treeSize": proof.tree_size,
+        "auditPath": proof.audit_path,
+        "checkpoint": proof.checkpoint,
     })))
 }
 
@@ -571,13 +551,8 @@ async fn get_audit_log(
     _: AuditReader,
     Path(id): Path<AuditLogId>,
 ) -> Result<axum::Json<Value>> {
-    let store = &state.store;
-    let row = store
-        .read_one(query(AUDIT_LOG_BY_ID).param("id", id.to_string()))
+    history::entry(&state.store, &id.to_string())
         .await?
-        .ok_or(ApiError::NotFound("audit log entry"))?;
-    let entry: Value = row.get("entry").map_err(|e| store.decode(e))?;
-    let actor = history::ActorName::from_row(&row).map_err(|e| store.decode(e))?;
-    let audits: Value = row.get("audits").map_err(|e| store.decode(e))?;
-    Ok(axum::Json(history::entry_view(entry, &actor, audits)))
+        .map(axum::Json)
+        .ok_or(ApiError::NotFound("audit log entry"))
 }

@@ -95,33 +95,6 @@ async fn get_readyz(State(state): State<AppState>) -> Response {
     response
 }
 
-const SEAL_LAG: &str = include_str!("../../cypher/seal_lag.cypher");
-
-/// How sealing and witnessing stand, as `seal_lag.cypher` reads them.
-struct Sealing {
-    queued: i64,
-    oldest_ms: Option<i64>,
-    pending_ms: Option<i64>,
-    witness_error: Option<String>,
-    witness_error_ms: Option<i64>,
-    unreviewed: i64,
-    unreviewed_since: Option<String>,
-}
-
-impl Sealing {
-    fn from_row(row: &neo4rs::Row) -> Self {
-        Self {
-            queued: row.get("queued").unwrap_or(0),
-            oldest_ms: row.get("oldestMs").unwrap_or(None),
-            pending_ms: row.get("pendingMs").unwrap_or(None),
-            witness_error: row.get("witnessError").unwrap_or(None),
-            witness_error_ms: row.get("witnessErrorMs").unwrap_or(None),
-            unreviewed: row.get("unreviewed").unwrap_or(0),
-            unreviewed_since: row.get("unreviewedSince").unwrap_or(None),
-        }
-    }
-}
-
 /// An unreviewed break-glass change older than this makes `/status` degraded.
 const BREAK_GLASS_REVIEW_HOURS: i64 = 24;
 
@@ -142,15 +115,14 @@ async fn get_status(State(state): State<AppState>) -> axum::Json<serde_json::Val
 pub(super) async fn status(state: &AppState) -> Value {
     let store = &state.store;
     let read = tokio::time::timeout(state.settings.readiness_timeout(), async {
-        let row = store.read_one(neo4rs::query(SEAL_LAG)).await?;
-        Ok::<_, crate::store::StoreError>(row.map(|r| Sealing::from_row(&r)))
+        crate::history::checkpoints::sealing(store).await
     })
     .await;
     let bound_ms = i64::try_from(state.settings.unsealed_lag_bound_secs.saturating_mul(1000))
         .unwrap_or(i64::MAX);
     let mut reasons = Vec::new();
     let (neo4j, sealing, witness, break_glass) = match read {
-        Ok(Ok(Some(s))) => {
+        Ok(Ok(s)) => {
             let sealing = json!({ "queued": s.queued, "oldestUnsealedMs": s.oldest_ms });
             let witness = json!({
                 "configured": state.settings.checkpoint_sink.is_some(),
@@ -205,7 +177,6 @@ pub(super) async fn status(state: &AppState) -> Value {
             }
             ("ok".to_owned(), sealing, witness, break_glass)
         }
-        Ok(Ok(None)) => ("ok".to_owned(), Value::Null, Value::Null, Value::Null),
         Ok(Err(e)) => (
             format!("unavailable: {}", error_chain(&e)),
             Value::Null,
