@@ -341,7 +341,7 @@ pub async fn run(o: &Options) -> Result<Report, String> {
     // Writes, on the log as it now is.
     let max_c = o.concurrency.iter().copied().max().unwrap_or(1);
     let teams = Arc::new(bench.create_teams(max_c + 1).await?);
-    let round_trips = round_trips(&neo4j.uri, &teams[max_c], metrics.clone()).await?;
+    let round_trips = round_trips(&neo4j.uri, &teams[max_c], metrics.clone(), &bench).await?;
     let governor = Governor::new(store.clone(), NonZeroU32::MIN, 3);
     let actor = Arc::new(actor(&governor).await?);
     let minimal = Arc::new(Minimal::from_entry_of(&store, &teams[max_c]).await?);
@@ -711,6 +711,7 @@ async fn round_trips(
     uri: &str,
     team: &str,
     metrics: govtrail::metrics::Metrics,
+    bench: &Bench,
 ) -> Result<Value, String> {
     eprintln!("bench: round trips ...");
     let target: std::net::SocketAddr = uri
@@ -741,7 +742,35 @@ async fn round_trips(
             .map_err(|e| e.to_string())?;
     }
     let bare_rt = (proxy.turns() - before) as f64 / n as f64;
-    Ok(json!({"governedChange": change_rt, "governedNoOp": noop_rt, "bareChange": bare_rt}))
+    // The same change through HTTP: a server of its own, on the proxy, with nothing in
+    // the background.
+    let server = Server::start_as(&proxy.uri, &crate::env::Serve::Counting).await?;
+    let url = format!("{}/v1/teams/{team}/responsibility-areas", server.base);
+    let put = |i: u64| {
+        bench
+            .http
+            .put(&url)
+            .bearer_auth(&bench.admin)
+            .json(&json!({"responsibilityAreas": [format!("http-rt-{i}")]}))
+            .send()
+    };
+    for i in 0..3 {
+        put(1000 + i).await.map_err(|e| e.to_string())?;
+    }
+    let before = proxy.turns();
+    for i in 0..n {
+        let r = put(i).await.map_err(|e| e.to_string())?;
+        if !r.status().is_success() {
+            return Err(format!("HTTP change for the round trips: {}", r.status()));
+        }
+    }
+    let http_rt = (proxy.turns() - before) as f64 / n as f64;
+    Ok(json!({
+        "governedChange": change_rt,
+        "governedChangeHttp": http_rt,
+        "governedNoOp": noop_rt,
+        "bareChange": bare_rt,
+    }))
 }
 
 async fn governed_turns(
