@@ -161,6 +161,41 @@ async fn click(client: &Client, css: &str) {
         .unwrap_or_else(|e| panic!("{css}: {e}"));
 }
 
+/// Clicks `css`, which leaves the page (a form submit or a link), and waits until the
+/// browser has replaced the page.
+async fn navigate_by_click(client: &Client, css: &str) {
+    let old = element(client, "html").await;
+    click(client, css).await;
+    replaced(&old, css).await;
+}
+
+/// Waits until `old` (the previous page's root) goes stale, so the browser shows the
+/// next page. Waiting for an element straight after a click could otherwise find it
+/// on the old page, which the navigation then detaches under the test.
+async fn replaced(old: &fantoccini::elements::Element, what: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match old.tag_name().await {
+            // Chromium reports a node of a document being swapped out either as stale
+            // or as an inspector error saying it left the document.
+            Err(e)
+                if e.is_stale_element_reference()
+                    || e.to_string().contains("does not belong to the document") =>
+            {
+                return;
+            }
+            Err(e) => panic!("{what}: {e}"),
+            Ok(_) => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{what}: the page was not replaced"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
 async fn fill(client: &Client, css: &str, value: &str) {
     element(client, css)
         .await
@@ -185,7 +220,7 @@ async fn sign_in(client: &Client, base: &str, token: &str, seen: &mut Vec<String
     let url = client.current_url().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(url.path(), "/console/sign-in");
     fill(client, "#token", token).await;
-    click(client, "form.stack button[type=submit]").await;
+    navigate_by_click(client, "form.stack button[type=submit]").await;
     client
         .wait()
         .for_element(Locator::Css("table.entries"))
@@ -289,7 +324,7 @@ async fn a_superuser_answers_who_changed_what_when_and_why_in_the_browser() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     fill(&client, "input[name=entityId]", &team_id).await;
-    click(&client, "form.filters button[type=submit]").await;
+    navigate_by_click(&client, "form.filters button[type=submit]").await;
     client
         .wait()
         .for_element(Locator::Css("select[name=operation] option[selected]"))
@@ -400,7 +435,7 @@ async fn a_superuser_answers_who_changed_what_when_and_why_in_the_browser() {
         &between.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
     )
     .await;
-    click(&client, "#state-heading + form button").await;
+    navigate_by_click(&client, "#state-heading + form button").await;
     client
         .wait()
         .for_element(Locator::Css("#state-heading"))
@@ -417,7 +452,7 @@ async fn a_superuser_answers_who_changed_what_when_and_why_in_the_browser() {
     shot(&client, "entity-as-of").await;
 
     // Verify now: the entity's evidence checked in place.
-    click(&client, "#verify-now").await;
+    navigate_by_click(&client, "#verify-now").await;
     let verdict = client
         .wait()
         .for_element(Locator::Id("verdict"))
@@ -528,7 +563,7 @@ async fn a_superuser_answers_who_changed_what_when_and_why_in_the_browser() {
         .to_owned();
 
     // Sign out; a governance-admin gets a 403 page on the timeline, recorded.
-    click(&client, "nav form button").await;
+    navigate_by_click(&client, "nav form button").await;
     client
         .wait()
         .for_element(Locator::Id("token"))
@@ -538,7 +573,7 @@ async fn a_superuser_answers_who_changed_what_when_and_why_in_the_browser() {
     let admin = named(&["governance-admin"], "Carol Console");
     let admin_id = app.user_id(&admin).await;
     fill(&client, "#token", &admin).await;
-    click(&client, "form.stack button[type=submit]").await;
+    navigate_by_click(&client, "form.stack button[type=submit]").await;
     client
         .wait()
         .for_element(Locator::Css("main h1"))
@@ -569,7 +604,7 @@ async fn a_superuser_answers_who_changed_what_when_and_why_in_the_browser() {
     let approver = named(&["approver"], "Dana Approver");
     goto(&client, &format!("{base}/console/sign-in"), &mut seen).await;
     fill(&client, "#token", &approver).await;
-    click(&client, "form.stack button[type=submit]").await;
+    navigate_by_click(&client, "form.stack button[type=submit]").await;
     let card = format!("article.request[data-request-id=\"{request_id}\"]");
     let found = client
         .wait()
@@ -592,6 +627,7 @@ async fn a_superuser_answers_who_changed_what_when_and_why_in_the_browser() {
         .send_keys("checked: the team has no members")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    let approvals_page = element(&client, "html").await;
     found
         .find(Locator::Css("form[action$=\"/approve\"] button"))
         .await
@@ -599,6 +635,7 @@ async fn a_superuser_answers_who_changed_what_when_and_why_in_the_browser() {
         .click()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    replaced(&approvals_page, "approve").await;
     client
         .wait()
         .for_element(Locator::Id("done"))
