@@ -12,3 +12,4 @@ pub mod verify;
 pub mod witness;
 
 pub use entry::{ActorFacts, AuditEntry, EntryFacts, OperationFacts, RequestLink, Stamp};
+pub use seal::WITNESS_WAIT;

@@ -12,11 +12,19 @@ use serde_json::Value;
 use super::checkpoint::{checkpoint_hash, merkle_root, signature_valid};
 use super::hash::{GENESIS, from_store};
 use super::verify::{Finding, FindingKind, Report, VerifyOptions};
-use super::witness::{FileWitness, Head};
+use super::witness::{FileWitness, Head, Witnessed};
 use crate::store::{Store, StoreError};
 
 const CHECKPOINTS_ALL: &str = include_str!("../../cypher/checkpoints_all.cypher");
 const SEAL_QUEUE_ALL: &str = include_str!("../../cypher/seal_queue_all.cypher");
+const CHECKPOINTS_PRESENT: &str = include_str!("../../cypher/checkpoints_present.cypher");
+const ENTRIES_HASHES: &str = include_str!("../../cypher/entries_hashes.cypher");
+
+/// How long a checkpoint may wait for its witness before it counts as not reaching it
+/// (a healthy append takes milliseconds; a round retries a failed one every interval).
+/// A pending checkpoint younger than this is not reported by verification, and makes
+/// `/status` degraded only once it is older.
+pub const WITNESS_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What the entry checks learned that checkpoint checks need.
 #[derive(Debug, Default)]
@@ -71,30 +79,33 @@ pub async fn verify_checkpoints(
     entries: &Entries,
     report: &mut Report,
 ) -> Result<(), StoreError> {
-    let rows = read_checkpoints(store).await?;
+    // The log is live: the checkpointer may seal while this reads. Reads go queue,
+    // then checkpoints, then witness, so that each one can only be newer than the one
+    // before: an entry read earlier was either still queued when the queue was read, or
+    // taken off it by a checkpoint already final when checkpoints are read; a
+    // checkpoint the witness gained since is looked up again below.
     let queued = read_queue(store).await?;
+    let rows = read_checkpoints(store).await?;
     if rows.is_empty() && options.keys.is_empty() && options.sink.is_none() {
         return Ok(());
     }
-    let witness = match options
-        .sink
-        .clone()
-        .map(FileWitness::new)
-        .map(|w| w.read_all())
-    {
-        None => None,
-        Some(Ok(w)) => Some(w),
-        Some(Err(e)) => {
-            report.findings.push(Finding {
-                kind: FindingKind::SinkMismatch,
-                entry_id: None,
-                entity_id: None,
-                checkpoint: None,
-                detail: e.to_string(),
-            });
-            None
-        }
-    };
+    let mut witness = read_witness(options, report);
+    if let Some(w) = witness.as_mut() {
+        let known = rows
+            .iter()
+            .filter_map(|(c, _)| c["seq"].as_i64())
+            .max()
+            .unwrap_or(0);
+        let newer: Vec<i64> = w
+            .heads
+            .iter()
+            .map(|h| h.seq)
+            .filter(|s| *s > known)
+            .collect();
+        let sealed_since = existing_checkpoints(store, &newer).await?;
+        w.heads.retain(|h| !sealed_since.contains(&h.seq));
+    }
+    let late = late_entries(store, &rows, entries).await?;
     let held: BTreeMap<i64, &Head> = witness
         .iter()
         .flat_map(|w| w.heads.iter())
@@ -119,7 +130,12 @@ pub async fn verify_checkpoints(
             .get(&seq)
             .is_some_and(|h| Some(h.hash.as_str()) == c["hash"].as_str());
         if pending && !witnessed {
-            if witness.is_some() {
+            // A young one is most likely being handed to the witness right now.
+            let waited = c["sealedAt"]
+                .as_str()
+                .and_then(|t| instant(Some(t)))
+                .and_then(|at| (Utc::now() - at).to_std().ok());
+            if witness.is_some() && waited.is_none_or(|w| w > WITNESS_WAIT) {
                 report.findings.push(checkpoint_finding(
                     FindingKind::Unwitnessed,
                     seq,
@@ -143,7 +159,7 @@ pub async fn verify_checkpoints(
             c,
             previous.as_ref(),
             options,
-            entries,
+            (entries, &late),
             report,
             &mut missing,
         );
@@ -172,7 +188,7 @@ fn check_one(
     c: &Value,
     previous: Option<&(i64, String)>,
     options: &VerifyOptions,
-    entries: &Entries,
+    (entries, late): (&Entries, &BTreeMap<String, String>),
     report: &mut Report,
     missing: &mut BTreeMap<i64, String>,
 ) {
@@ -221,13 +237,21 @@ fn check_one(
             detail,
         ));
     }
-    check_leaves(seq, c, entries, report);
+    check_leaves(seq, c, entries, late, report);
 }
 
 /// Each sealed leaf against the entry as it is now: deleted and rewritten entries are
 /// named when the checkpoint records its leaves; older checkpoints can only say that
-/// their root no longer matches.
-fn check_leaves(seq: i64, c: &Value, entries: &Entries, report: &mut Report) {
+/// their root no longer matches. `late` holds the entries written after the log was read
+/// (their stored hash), which are not deleted.
+fn check_leaves(
+    seq: i64,
+    c: &Value,
+    entries: &Entries,
+    late: &BTreeMap<String, String>,
+    report: &mut Report,
+) {
+    let hash_of = |id: &str| entries.hashes.get(id).or_else(|| late.get(id));
     let label = format!("checkpoint {seq}");
     let ids = strings(&c["entryIds"]).unwrap_or_default();
     let root = c["root"].as_str().unwrap_or_default();
@@ -244,7 +268,7 @@ fn check_leaves(seq: i64, c: &Value, entries: &Entries, report: &mut Report) {
     };
     if let Some(leaves) = leaves {
         for (i, id) in ids.iter().enumerate() {
-            match entries.hashes.get(id) {
+            match hash_of(id) {
                     None => {
                         let entity = entity_of(i, id)
                             .filter(|e| !e.is_empty())
@@ -273,7 +297,7 @@ fn check_leaves(seq: i64, c: &Value, entries: &Entries, report: &mut Report) {
     } else {
         let mut current = Vec::with_capacity(ids.len());
         for id in &ids {
-            match entries.hashes.get(id) {
+            match hash_of(id) {
                 Some(h) => current.push(h.clone()),
                 None => report.findings.push(leaf_finding(
                     FindingKind::Deleted,
@@ -297,7 +321,7 @@ fn check_leaves(seq: i64, c: &Value, entries: &Entries, report: &mut Report) {
 /// Every checkpoint must be in the witness, in order, with the same hash and `prev`;
 /// the witness must be one unbroken chain; nothing it holds may be missing here.
 fn compare_witness(
-    witness: &super::witness::Witnessed,
+    witness: &Witnessed,
     checkpoints: &BTreeMap<i64, Value>,
     missing: &mut BTreeMap<i64, String>,
     report: &mut Report,
@@ -435,6 +459,66 @@ fn check_coverage(
             }
         }
     }
+}
+
+/// The witness's lines, or none when there is no witness; an unreadable one is a finding.
+fn read_witness(options: &VerifyOptions, report: &mut Report) -> Option<Witnessed> {
+    match FileWitness::new(options.sink.clone()?).read_all() {
+        Ok(w) => Some(w),
+        Err(e) => {
+            report.findings.push(Finding {
+                kind: FindingKind::SinkMismatch,
+                entry_id: None,
+                entity_id: None,
+                checkpoint: None,
+                detail: e.to_string(),
+            });
+            None
+        }
+    }
+}
+
+/// Which of `seqs` are checkpoints in the database now, final or pending.
+async fn existing_checkpoints(store: &Store, seqs: &[i64]) -> Result<BTreeSet<i64>, StoreError> {
+    let mut out = BTreeSet::new();
+    if seqs.is_empty() {
+        return Ok(out);
+    }
+    let mut rows = store
+        .read(query(CHECKPOINTS_PRESENT).param("seqs", seqs.to_vec()))
+        .await?;
+    while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
+        out.insert(row.get("seq").map_err(|e| store.decode(e))?);
+    }
+    Ok(out)
+}
+
+/// Entries the checkpoints seal that the read of the log did not include, as they are
+/// now (id → stored hash): written, and sealed, while verification ran. An entry that
+/// is absent here is gone.
+async fn late_entries(
+    store: &Store,
+    checkpoints: &[(Value, bool)],
+    entries: &Entries,
+) -> Result<BTreeMap<String, String>, StoreError> {
+    let ids: Vec<String> = checkpoints
+        .iter()
+        .flat_map(|(c, _)| strings(&c["entryIds"]).unwrap_or_default())
+        .filter(|id| !entries.hashes.contains_key(id))
+        .collect();
+    let mut out = BTreeMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let mut rows = store.read(query(ENTRIES_HASHES).param("ids", ids)).await?;
+    while let Some(row) = rows.next().await.map_err(|e| store.error(e))? {
+        let id: String = row.get("id").map_err(|e| store.decode(e))?;
+        let hash: Option<String> = row.get("hash").map_err(|e| store.decode(e))?;
+        if let Some(hash) = hash {
+            out.insert(id, hash);
+        }
+    }
+    Ok(out)
 }
 
 async fn read_checkpoints(store: &Store) -> Result<Vec<(Value, bool)>, StoreError> {

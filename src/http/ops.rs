@@ -98,9 +98,11 @@ async fn get_readyz(State(state): State<AppState>) -> Response {
 /// An unreviewed break-glass change older than this makes `/status` degraded.
 const BREAK_GLASS_REVIEW_HOURS: i64 = 24;
 
-/// A checkpoint pending its witness for longer than this makes `/status` degraded (a
-/// healthy append takes milliseconds; a round retries it every interval).
-const WITNESS_WAIT_MS: i64 = 5_000;
+/// A checkpoint pending its witness for longer than this makes `/status` degraded.
+const WITNESS_WAIT_MS: i64 = crate::audit::WITNESS_WAIT
+    .as_secs()
+    .saturating_mul(1000)
+    .cast_signed();
 
 /// `blocked` when Neo4j does not answer (governed changes fail closed); `degraded`
 /// when entries are not being sealed (no signing key), sealing lags past the bound,

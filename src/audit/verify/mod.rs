@@ -18,6 +18,7 @@ use crate::store::{Store, StoreError};
 const VERIFY_ENTRIES: &str = include_str!("../../../cypher/verify_entries.cypher");
 const VERIFY_MALFORMED: &str = include_str!("../../../cypher/verify_malformed.cypher");
 const VERIFY_HEADS: &str = include_str!("../../../cypher/verify_heads.cypher");
+const VERIFY_LATE_LINK: &str = include_str!("../../../cypher/verify_late_link.cypher");
 
 /// What kind of inconsistency was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -197,7 +198,10 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<Report, St
     }
     for (entity, head) in &heads {
         report.chains += 1;
-        let links = chains.remove(entity).unwrap_or_default();
+        let mut links = chains.remove(entity).unwrap_or_default();
+        if let Some(head) = head {
+            late_links(store, entity, head, &mut links, &known.hashes).await?;
+        }
         if let Some(gone) = chain::walk(entity, head.as_deref(), &links, &mut report.findings) {
             known.missing.insert(gone, entity.clone());
         }
@@ -215,6 +219,54 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<Report, St
         }
     }
     Ok(report)
+}
+
+/// Heads are read after the entries, so on a live log an entity's head may name entries
+/// written since its entries were read. Walking down from the head, each entry that is
+/// not among those read but is in the database now, audits the entity and has that hash
+/// is added to `links` (unexamined: it is newer than this verification), until the walk
+/// reaches an entry that was read. A hash no entry has is left for the walk to report.
+async fn late_links(
+    store: &Store,
+    entity: &str,
+    head: &str,
+    links: &mut BTreeMap<String, Link>,
+    read: &BTreeMap<String, String>,
+) -> Result<(), StoreError> {
+    let mut cursor = head.to_owned();
+    while cursor != crate::audit::hash::GENESIS && !links.contains_key(&cursor) {
+        let Some(row) = store
+            .read_one(
+                query(VERIFY_LATE_LINK)
+                    .param("entity", entity)
+                    .param("hash", cursor.as_str()),
+            )
+            .await?
+        else {
+            break;
+        };
+        let id: String = row.get("id").map_err(|e| store.decode(e))?;
+        if read.contains_key(&id) {
+            // It was read with another hash: rewritten while this ran; the walk reports it.
+            break;
+        }
+        let prev_hashes: Vec<String> = row.get("prevHashes").unwrap_or_default();
+        let timestamp: String = row.get("timestamp").unwrap_or_default();
+        let next = crate::audit::hash::prev_of(&prev_hashes, entity).map(str::to_owned);
+        links.insert(
+            cursor,
+            Link {
+                id,
+                prev_hashes,
+                timestamp,
+            },
+        );
+        match next {
+            Some(prev) => cursor = prev,
+            None => break,
+        }
+    }
+    Ok(())
 }
 
 /// Files an examined entry under the chains of the entities its edges point to, and
