@@ -213,3 +213,85 @@ async fn exports_read_across_pages_and_an_empty_csv_keeps_its_header() {
     let csv = collect(&app, nothing, Format::Csv).await;
     assert_eq!(csv, format!("{}\n", CSV_COLUMNS.join(",")));
 }
+
+/// A client that goes away mid-export stops the reading: the reader's next page finds
+/// no taker, it reads no further, and the log says how the export ended (with the
+/// entries handed over, and nothing else about them).
+#[tokio::test]
+async fn an_export_whose_client_goes_away_stops_reading_and_says_so() {
+    use futures_util::StreamExt as _;
+    use govtrail::export::{Format, stream};
+    use govtrail::history::Filters;
+
+    /// The log lines of this test's thread (the runtime is single-threaded, so the
+    /// server's tasks and the export's reader write here too).
+    #[derive(Clone, Default)]
+    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Lines {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut lines) = self.0.lock() {
+                lines.extend_from_slice(bytes);
+            }
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl Lines {
+        fn text(&self) -> String {
+            self.0
+                .lock()
+                .map(|lines| String::from_utf8_lossy(&lines).into_owned())
+                .unwrap_or_default()
+        }
+    }
+    let lines = Lines::default();
+    let writer = lines.clone();
+    let _log = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish(),
+    );
+
+    let app = TestApp::spawn().await;
+    let (team, _) = team_with_history(&app).await; // three entries
+    let filters = Filters {
+        entity_id: Some(team),
+        ..Filters::default()
+    };
+    // One entry a page: the first is taken, at most the second waits in the channel,
+    // so the third finds the stream gone.
+    let mut chunks = Box::pin(stream(app.state.store.clone(), filters, Format::Jsonl, 1));
+    let first = chunks.next().await;
+    assert!(matches!(first, Some(Ok(_))), "{first:?}");
+    drop(chunks);
+
+    let stopped = "audit export stopped: the client went away";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !lines.text().contains(stopped) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reader did not stop: {}",
+            lines.text()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let line = lines
+        .text()
+        .lines()
+        .find(|line| line.contains(stopped))
+        .map(str::to_owned)
+        .unwrap_or_default();
+    assert!(
+        line.contains("entries=1") || line.contains("entries=2"),
+        "{line}"
+    );
+    assert!(
+        !lines.text().contains("read to the end"),
+        "{}",
+        lines.text()
+    );
+}

@@ -129,7 +129,9 @@ pub fn stream(
 }
 
 /// Reads the feed page by page (keyset pagination, oldest first) into `pages`; at least
-/// one page, so that an empty CSV export still has its header row.
+/// one page, so that an empty CSV export still has its header row. Stops at the first
+/// page the encoder no longer takes: the client went away, and reading on would load
+/// Neo4j for nobody. How each export ended is logged with the entries handed over.
 async fn read_pages(
     store: Store,
     filters: Filters,
@@ -137,6 +139,7 @@ async fn read_pages(
     pages: tokio::sync::mpsc::Sender<Entries>,
 ) {
     let mut cursor = None;
+    let mut handed_over = 0usize;
     loop {
         let request = PageRequest {
             scope: Scope::All,
@@ -148,6 +151,7 @@ async fn read_pages(
         let page = match history::page(&store, &request).await {
             Ok(page) => page,
             Err(e) => {
+                tracing::warn!(entries = handed_over, error = %e, "audit export failed");
                 let _ = pages.send(Err(std::io::Error::other(e))).await;
                 return;
             }
@@ -157,13 +161,23 @@ async fn read_pages(
             .as_deref()
             .map(|text| Cursor::decode(text, &Scope::All, &filters, Order::Asc))
             .transpose();
+        let count = page.entries.len();
         if pages.send(Ok(page.entries)).await.is_err() {
-            return; // the client went away
+            tracing::info!(
+                entries = handed_over,
+                "audit export stopped: the client went away"
+            );
+            return;
         }
+        handed_over += count;
         cursor = match next {
             Ok(Some(next)) => Some(next),
-            Ok(None) => return,
+            Ok(None) => {
+                tracing::debug!(entries = handed_over, "audit export read to the end");
+                return;
+            }
             Err(e) => {
+                tracing::warn!(entries = handed_over, error = %e, "audit export failed");
                 let _ = pages.send(Err(std::io::Error::other(e))).await;
                 return;
             }
