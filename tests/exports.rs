@@ -270,15 +270,12 @@ async fn an_export_whose_client_goes_away_stops_reading_and_says_so() {
     drop(chunks);
 
     let stopped = "audit export stopped: the client went away";
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !lines.text().contains(stopped) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the reader did not stop: {}",
-            lines.text()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    common::until(
+        "the reader stops and says so",
+        std::time::Duration::from_secs(60),
+        async || lines.text().contains(stopped),
+    )
+    .await;
     let line = lines
         .text()
         .lines()

@@ -128,18 +128,54 @@ pub fn stream(
     })
 }
 
+/// How a [`read_pages`] run ended.
+enum Ended {
+    /// Every page was handed over.
+    Complete,
+    /// The encoder stopped taking pages: the client went away.
+    ClientGone,
+}
+
 /// Reads the feed page by page (keyset pagination, oldest first) into `pages`; at least
 /// one page, so that an empty CSV export still has its header row. Stops at the first
 /// page the encoder no longer takes: the client went away, and reading on would load
-/// Neo4j for nobody. How each export ended is logged with the entries handed over.
+/// Neo4j for nobody. How each export ended is logged once, with the entries handed
+/// over; an error is also sent as the stream's last item.
 async fn read_pages(
     store: Store,
     filters: Filters,
     limit: usize,
     pages: tokio::sync::mpsc::Sender<Entries>,
 ) {
-    let mut cursor = None;
     let mut handed_over = 0usize;
+    match hand_over(&store, &filters, limit, &pages, &mut handed_over).await {
+        Ok(Ended::Complete) => {
+            tracing::debug!(entries = handed_over, "audit export read to the end");
+        }
+        Ok(Ended::ClientGone) => tracing::info!(
+            entries = handed_over,
+            "audit export stopped: the client went away"
+        ),
+        Err(e) => {
+            tracing::warn!(
+                entries = handed_over,
+                error = %crate::telemetry::error_chain(e.as_ref()),
+                "audit export failed"
+            );
+            let _ = pages.send(Err(std::io::Error::other(e))).await;
+        }
+    }
+}
+
+/// The pages of [`read_pages`], counting in `handed_over` the entries the encoder took.
+async fn hand_over(
+    store: &Store,
+    filters: &Filters,
+    limit: usize,
+    pages: &tokio::sync::mpsc::Sender<Entries>,
+    handed_over: &mut usize,
+) -> Result<Ended, Box<dyn std::error::Error + Send + Sync>> {
+    let mut cursor = None;
     loop {
         let request = PageRequest {
             scope: Scope::All,
@@ -148,40 +184,22 @@ async fn read_pages(
             limit,
             cursor,
         };
-        let page = match history::page(&store, &request).await {
-            Ok(page) => page,
-            Err(e) => {
-                tracing::warn!(entries = handed_over, error = %e, "audit export failed");
-                let _ = pages.send(Err(std::io::Error::other(e))).await;
-                return;
-            }
-        };
+        let page = history::page(store, &request).await?;
         let next = page
             .next_cursor
             .as_deref()
-            .map(|text| Cursor::decode(text, &Scope::All, &filters, Order::Asc))
+            .map(|text| Cursor::decode(text, &Scope::All, filters, Order::Asc))
             .transpose();
         let count = page.entries.len();
         if pages.send(Ok(page.entries)).await.is_err() {
-            tracing::info!(
-                entries = handed_over,
-                "audit export stopped: the client went away"
-            );
-            return;
+            return Ok(Ended::ClientGone);
         }
-        handed_over += count;
-        cursor = match next {
-            Ok(Some(next)) => Some(next),
-            Ok(None) => {
-                tracing::debug!(entries = handed_over, "audit export read to the end");
-                return;
-            }
-            Err(e) => {
-                tracing::warn!(entries = handed_over, error = %e, "audit export failed");
-                let _ = pages.send(Err(std::io::Error::other(e))).await;
-                return;
-            }
-        };
+        *handed_over += count;
+        // A bad cursor fails the export after the page it came with.
+        match next? {
+            Some(next) => cursor = Some(next),
+            None => return Ok(Ended::Complete),
+        }
     }
 }
 
